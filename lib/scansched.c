@@ -1,2 +1,87 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "scansched.h"
+#include "util.h"
+
+void scansched_init(ScanSched *s)
+{
+        *s = (ScanSched){ 0 };
+}
+
+void scansched_refill(ScanSched *s, double cpu_percent, uint64_t elapsed_ns,
+                      uint64_t block_cost_ns)
+{
+        double add = (double)elapsed_ns * cpu_percent / 100.0;
+        int64_t cap;
+
+        if (add < 0)
+                add = 0;
+        if (add > (double)INT64_MAX / 4)
+                add = (double)INT64_MAX / 4;
+        cap = (int64_t)(2 * add) + (int64_t)u64_min(block_cost_ns, (uint64_t)INT64_MAX / 4);
+        s->cap_ns = cap;
+        s->credit_ns += (int64_t)add;
+        if (s->credit_ns > cap)
+                s->credit_ns = cap;
+}
+
+void scansched_charge(ScanSched *s, uint64_t spent_ns)
+{
+        int64_t spent = (int64_t)u64_min(spent_ns, (uint64_t)INT64_MAX / 4);
+
+        s->credit_ns -= spent;
+        /* Debt is bounded too: one pathological tick (a stalled read) must
+         * not stop scanning for hours. */
+        if (s->credit_ns < -4 * (s->cap_ns + 1))
+                s->credit_ns = -4 * (s->cap_ns + 1);
+}
+
+bool scansched_may_scan(const ScanSched *s)
+{
+        return s->credit_ns > 0;
+}
+
+bool scansched_block_stale(const MemBlock *b, uint64_t node_free_pages_now, uint64_t now_ns,
+                           uint64_t rescan_max_ns)
+{
+        uint64_t drift;
+
+        if (b->state == BLOCK_OFFLINE)
+                return false;
+        if (!b->usage_valid || b->scanned_ns == 0)
+                return true;
+        if (now_ns >= b->scanned_ns && now_ns - b->scanned_ns >= rescan_max_ns)
+                return true;
+        drift = node_free_pages_now > b->node_free_at_scan
+                        ? node_free_pages_now - b->node_free_at_scan
+                        : b->node_free_at_scan - node_free_pages_now;
+        return drift > SCANSCHED_NODE_DRIFT_PAGES;
+}
+
+bool scansched_block_probe(const MemBlock *b)
+{
+        return b->state == BLOCK_ONLINE && b->usage_valid && page_usage_used(&b->usage) == 0;
+}
+
+ssize_t scansched_next(ScanSched *s, const BlockTable *t, const bool *stale)
+{
+        size_t start = 0;
+
+        if (t->n == 0)
+                return -1;
+        for (size_t i = 0; i < t->n; i++)
+                if (stale[i] && !t->blocks[i].usage_valid)
+                        return (ssize_t)i;
+
+        /* first position at or after the cursor */
+        while (start < t->n && t->blocks[start].index < s->cursor)
+                start++;
+        for (size_t k = 0; k < t->n; k++) {
+                size_t i = (start + k) % t->n;
+
+                if (!stale[i])
+                        continue;
+                s->cursor = t->blocks[i].index + 1;
+                return (ssize_t)i;
+        }
+        return -1;
+}
