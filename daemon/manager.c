@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include <sys/epoll.h>
+
+#include "config-build.h"
+#include "kpageflags.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+#define SCANBUF_SIZE (256 * 1024) /* bytes per kpageflags pread */
+
+static uint64_t clock_ns(clockid_t id)
+{
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+int manager_new(Manager **ret)
+{
+        Manager *m = calloc(1, sizeof(*m));
+
+        if (!m)
+                return -ENOMEM;
+        config_init(&m->config);
+        m->roots = ROOTS_NULL;
+        m->memdir_fd = -1;
+        m->kpf_fd = -1;
+        m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+        scansched_init(&m->sched);
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        sd_event_source_unref(m->tick_source);
+        sd_event_source_unref(m->uevent_source);
+        memevents_free(m->memevents);
+        sd_event_unref(m->event);
+        blocktable_clear(&m->table);
+        free(m->nodes);
+        free(m->scanbuf);
+        if (m->kpf_fd >= 0)
+                close(m->kpf_fd);
+        if (m->memdir_fd >= 0)
+                close(m->memdir_fd);
+        roots_close(&m->roots);
+        config_free(&m->config);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+bool manager_dry_run(const Manager *m)
+{
+        return m->force_dry_run || m->config.dry_run;
+}
+
+static int manager_size_nodes(Manager *m)
+{
+        int max = -1;
+        NodeState *n;
+
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].node > max)
+                        max = m->table.blocks[i].node;
+        if ((size_t)(max + 1) <= m->n_nodes)
+                return 0;
+        n = realloc(m->nodes, (size_t)(max + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        memset(n + m->n_nodes, 0, ((size_t)(max + 1) - m->n_nodes) * sizeof(*n));
+        m->nodes = n;
+        m->n_nodes = (size_t)(max + 1);
+        return 0;
+}
+
+int manager_read_counters(Manager *m)
+{
+        int r;
+
+        r = meminfo_read(m->roots.procfs_fd, &m->meminfo);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/meminfo: %m", m->roots.procfs_path);
+
+        r = psi_read(m->roots.procfs_fd, &m->psi);
+        if (r == -ENOENT) {
+                if (m->has_psi)
+                        log_warning("Memory pressure (PSI) is no longer available, ignoring");
+                m->has_psi = false;
+        } else if (r < 0) {
+                log_warning_errno(r, "Failed to read %s/pressure/memory, ignoring: %m",
+                                  m->roots.procfs_path);
+                m->has_psi = false;
+        } else
+                m->has_psi = true;
+
+        for (size_t i = 0; i < m->n_nodes; i++) {
+                NodeState *n = &m->nodes[i];
+
+                r = node_meminfo_read(m->roots.sysfs_fd, (int)i, &n->mem);
+                if (r < 0) {
+                        if (r != -ENOENT && n->present)
+                                log_warning_errno(r, "Failed to read node%zu meminfo, ignoring: %m",
+                                                  i);
+                        n->present = false;
+                        continue;
+                }
+                n->present = true;
+                n->free_pages = n->mem.free_kb * 1024 / m->page_size;
+        }
+        return 0;
+}
+
+int manager_open(Manager *m, const char *sysfs, const char *procfs)
+{
+        uint32_t bad = 0;
+        int r;
+
+        r = roots_open(sysfs, procfs, &m->roots);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the sysfs/procfs roots: %m");
+
+        r = memblock_open_dir(m->roots.sysfs_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open %s/" ROOTS_MEMORY_DIR
+                                          " (no memory hotplug in this kernel?): %m",
+                                       m->roots.sysfs_path);
+        m->memdir_fd = r;
+
+        r = blocktable_load(m->memdir_fd, &m->table, &bad);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "Failed to read %s/" ROOTS_MEMORY_DIR
+                                          "/memory%" PRIu32 ": malformed attribute",
+                                       m->roots.sysfs_path, bad);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the memory blocks in %s/" ROOTS_MEMORY_DIR
+                                          ": %m",
+                                       m->roots.sysfs_path);
+        if (m->table.n == 0)
+                return log_error_errno(-ENODEV, "No memory blocks in %s/" ROOTS_MEMORY_DIR,
+                                       m->roots.sysfs_path);
+
+        m->kpf_fd = openat(m->roots.procfs_fd, "kpageflags", O_RDONLY | O_CLOEXEC);
+        if (m->kpf_fd < 0)
+                return log_error_errno(errno, "Failed to open %s/kpageflags (needs root): %m",
+                                       m->roots.procfs_path);
+
+        m->scanbuf_size = SCANBUF_SIZE;
+        m->scanbuf = malloc(m->scanbuf_size);
+        if (!m->scanbuf)
+                return log_error_errno(-ENOMEM, "Out of memory");
+
+        r = manager_size_nodes(m);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return manager_read_counters(m);
+}
+
+static int manager_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
+{
+        PageUsage u = { 0 };
+        int r;
+
+        if (b->state == BLOCK_OFFLINE) {
+                /* An offline block has no struct pages: kpageflags reads NOPAGE
+                 * (or 0 on some kernels); sysfs is the truth. */
+                u.nopage = m->table.pages_per_block;
+        } else {
+                KpfZoneKind zk = b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
+
+                r = kpf_count_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block, zk,
+                                    m->scanbuf, m->scanbuf_size, &u);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to read kpageflags of memory%" PRIu32
+                                                    ", ignoring: %m",
+                                                 b->index);
+        }
+        b->usage = u;
+        b->usage_valid = true;
+        b->scanned_ns = now_ns ? now_ns : 1;
+        b->node_free_at_scan = manager_node_free_pages(m, b->node);
+        m->counters.full_counts++;
+        m->counters.pages_counted += m->table.pages_per_block;
+        return 0;
+}
+
+int manager_count_all(Manager *m)
+{
+        uint64_t now = clock_ns(CLOCK_MONOTONIC);
+        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        size_t counted = 0;
+        int r, ret = 0;
+
+        for (size_t i = 0; i < m->table.n; i++) {
+                r = manager_count_block(m, &m->table.blocks[i], now);
+                if (r < 0)
+                        ret = r;
+                else if (m->table.blocks[i].state != BLOCK_OFFLINE)
+                        counted++;
+        }
+        if (counted > 0)
+                m->block_cost_ns = (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / counted;
+        return ret;
+}
+
+const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable)
+{
+        bool offlinable = false;
+        const char *why;
+
+        if (b->state == BLOCK_OFFLINE)
+                why = "offline";
+        else if (b->state == BLOCK_GOING_OFFLINE)
+                why = "going-offline";
+        else if (indexset_contains(&m->config.exclude_blocks, b->index))
+                why = "excluded";
+        else if (b->zones == 0)
+                why = "spans-zones";
+        else if (b->zones != ZONE_MOVABLE_BIT && b->zones != ZONE_NORMAL_BIT)
+                why = "kernel-dma-zone";
+        else if (!b->usage_valid)
+                why = "unknown-usage";
+        else if (b->usage.unmovable > 0)
+                why = "unmovable-pages";
+        else if (b->usage.hugetlb > 0)
+                why = "hugetlb";
+        else {
+                offlinable = true;
+                why = b->usage.movable > 0 ? "evacuate" : "offline";
+        }
+        if (ret_offlinable)
+                *ret_offlinable = offlinable;
+        return why;
+}
+
+static void manager_notify_status(Manager *m)
+{
+        size_t online = 0, offline = 0;
+
+        for (size_t i = 0; i < m->table.n; i++) {
+                if (m->table.blocks[i].state == BLOCK_OFFLINE)
+                        offline++;
+                else
+                        online++;
+        }
+        sd_notifyf(false, "STATUS=%zu blocks online, %zu offline (%" PRIu64 " MiB)%s",
+                   online, offline, offline * m->table.block_size_bytes / (1024 * 1024),
+                   manager_dry_run(m) ? ", dry run" : "");
+}
+
+int manager_tick(Manager *m)
+{
+        uint64_t now = clock_ns(CLOCK_MONOTONIC);
+        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), cpu1;
+        uint64_t elapsed = m->last_tick_ns ? now - m->last_tick_ns : m->config.tick_usec * 1000;
+        uint64_t rescan_max_ns = m->config.rescan_max_usec * NSEC_PER_USEC;
+        _cleanup_free_ bool *stale = NULL;
+        int r;
+
+        m->last_tick_ns = now;
+        m->counters.ticks++;
+        (void)manager_read_counters(m);
+        scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed, m->block_cost_ns);
+
+        stale = calloc(m->table.n ? m->table.n : 1, sizeof(bool));
+        if (!stale)
+                return log_error_errno(-ENOMEM, "Out of memory");
+
+        for (size_t i = 0; i < m->table.n; i++) {
+                MemBlock *b = &m->table.blocks[i];
+
+                if (scansched_block_probe(b)) {
+                        KpfZoneKind zk =
+                                b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
+
+                        m->counters.probes++;
+                        r = kpf_probe_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block,
+                                            1024, zk);
+                        if (r > 0) {
+                                m->counters.probe_hits++;
+                                b->usage_valid = false;
+                        } else if (r < 0)
+                                log_debug_errno(r, "Probe of memory%" PRIu32 " failed: %m",
+                                                b->index);
+                }
+                stale[i] = scansched_block_stale(b, manager_node_free_pages(m, b->node), now,
+                                                 rescan_max_ns);
+        }
+
+        cpu1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        scansched_charge(&m->sched, cpu1 - cpu0);
+
+        while (scansched_may_scan(&m->sched)) {
+                ssize_t pos = scansched_next(&m->sched, &m->table, stale);
+                uint64_t t0, dt;
+
+                if (pos < 0)
+                        break;
+                t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+                (void)manager_count_block(m, &m->table.blocks[pos], now);
+                stale[pos] = false;
+                dt = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
+                scansched_charge(&m->sched, dt);
+                /* exponential average over ~8 counts */
+                m->block_cost_ns = m->block_cost_ns ? (7 * m->block_cost_ns + dt) / 8 : dt;
+        }
+
+        m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        manager_notify_status(m);
+        return 0;
+}
+
+int manager_handle_memevent(Manager *m, const MemEvent *e)
+{
+        MemBlock *before = blocktable_find(&m->table, e->index);
+        BlockState old = before ? before->state : _BLOCK_STATE_INVALID;
+        bool removed = false;
+        MemBlock *after;
+        int r;
+
+        m->counters.uevents++;
+        r = blocktable_refresh(&m->table, m->memdir_fd, e->index, &removed);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to reread memory%" PRIu32 " after '%s' event, "
+                                            "ignoring: %m",
+                                         e->index, memevent_action_to_string(e->action));
+        if (removed) {
+                log_info("memory%" PRIu32 ": removed", e->index);
+                return 0;
+        }
+        after = blocktable_find(&m->table, e->index);
+        if (!after)
+                return 0;
+        if (!before)
+                log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
+                         block_state_to_string(after->state));
+        else if (old != after->state)
+                log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),
+                         block_state_to_string(after->state));
+        r = manager_size_nodes(m);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return 0;
+}
+
+int manager_reload(Manager *m)
+{
+        ConfigError err = { 0 };
+        char msg[PATH_MAX + 300];
+        uint64_t old_tick = m->config.tick_usec;
+        int r;
+
+        sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+        r = config_load(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config, &err);
+        if (r < 0) {
+                config_error_format(&err, msg, sizeof(msg));
+                log_error("%s; keeping the previous configuration", msg);
+        } else {
+                log_info("Configuration reloaded");
+                if (m->tick_source && m->config.tick_usec != old_tick)
+                        (void)sd_event_source_set_time_relative(m->tick_source,
+                                                                m->config.tick_usec);
+        }
+        sd_notify(false, "READY=1");
+        manager_notify_status(m);
+        return r;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        (void)manager_tick(m);
+        r = sd_event_source_set_time_relative(s, m->config.tick_usec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rearm the tick timer: %m");
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        MemEvent e;
+        int r;
+
+        /* Drain everything queued: hot-add brings a burst of events. */
+        for (;;) {
+                r = memevents_receive(m->memevents, &e);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to receive a uevent, ignoring: %m"), 0;
+                if (r == 0)
+                        return 0;
+                (void)manager_handle_memevent(m, &e);
+        }
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                (void)manager_reload(m);
+                return 0;
+        }
+        log_info("Received %s, exiting", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int manager_run(Manager *m)
+{
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        for (int sig = SIGHUP; sig <= SIGTERM; sig++) {
+                if (!sigismember(&mask, sig))
+                        continue;
+                r = sd_event_add_signal(m->event, NULL, sig, on_signal, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch signal %d: %m", sig);
+        }
+
+        r = memevents_open(&m->memevents);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch memory uevents, relying on periodic "
+                                     "rescans: %m");
+        else {
+                r = sd_event_add_io(m->event, &m->uevent_source, memevents_get_fd(m->memevents),
+                                    EPOLLIN, on_uevent, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the uevent socket: %m");
+        }
+
+        /* WATCHDOG=1 is sent by sd-event itself at half of WATCHDOG_USEC. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+
+        r = manager_count_all(m);
+        if (r < 0)
+                log_warning_errno(r, "Initial count incomplete, continuing: %m");
+        m->last_tick_ns = clock_ns(CLOCK_MONOTONIC);
+
+        r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
+                                       m->config.tick_usec, 0, on_tick, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the tick timer: %m");
+
+        log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64
+                 " MiB, tick %.1fs, scan budget %.2f%% of a CPU%s",
+                 m->table.n, m->table.block_size_bytes >> 20,
+                 (double)m->config.tick_usec / USEC_PER_SEC, m->config.scan_cpu_percent,
+                 manager_dry_run(m) ? ", dry run" : "");
+        sd_notify(false, "READY=1");
+        manager_notify_status(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

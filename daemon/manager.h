@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The one object that owns everything the daemon knows: configuration, the
+ * kernel roots, the block table, the counters, and the event loop. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "memblock.h"
+#include "memevents.h"
+#include "nodeinfo.h"
+#include "roots.h"
+#include "scansched.h"
+
+typedef struct NodeState {
+        bool present;          /* has a meminfo file */
+        NodeMemInfo mem;
+        uint64_t free_pages;   /* mem.free_kb in pages */
+} NodeState;
+
+typedef struct ManagerCounters {
+        uint64_t full_counts;     /* blocks counted from kpageflags */
+        uint64_t pages_counted;
+        uint64_t probes;          /* empty blocks probed */
+        uint64_t probe_hits;      /* probes that found a used page */
+        uint64_t scan_cpu_ns;     /* CPU time spent in ticks */
+        uint64_t uevents;         /* memory block uevents handled */
+        uint64_t ticks;
+} ManagerCounters;
+
+typedef struct Manager {
+        Config config;
+        char *config_path; /* --config, or NULL for the default locations */
+        bool force_dry_run; /* --dry-run: overrides the config */
+
+        Roots roots;
+        int memdir_fd;
+        int kpf_fd;
+        uint64_t page_size;
+        uint64_t *scanbuf;
+        size_t scanbuf_size;
+
+        BlockTable table;
+        ScanSched sched;
+        NodeState *nodes;
+        size_t n_nodes;
+        MemInfo meminfo;
+        Psi psi;
+        bool has_psi;
+
+        uint64_t block_cost_ns; /* measured CPU cost of counting one block */
+        uint64_t last_tick_ns;
+        ManagerCounters counters;
+
+        sd_event *event;
+        sd_event_source *tick_source;
+        sd_event_source *uevent_source;
+        MemEvents *memevents;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Open the kernel roots and read the block table and counters. */
+int manager_open(Manager *m, const char *sysfs, const char *procfs);
+bool manager_dry_run(const Manager *m);
+
+/* Count every online block now (start-up, --once, Rescan). */
+int manager_count_all(Manager *m);
+/* Reread machine, node and pressure counters. */
+int manager_read_counters(Manager *m);
+
+/* One look: counters, probes, counts within the CPU budget. */
+int manager_tick(Manager *m);
+
+/* Reload the configuration; on error the old one stays and the error is
+ * returned (already logged). */
+int manager_reload(Manager *m);
+
+/* Apply one uevent. */
+int manager_handle_memevent(Manager *m, const MemEvent *e);
+
+/* Run the daemon's event loop until SIGTERM/SIGINT. */
+int manager_run(Manager *m);
+
+/* What the daemon would do with a block, for reports: *ret_offlinable and a
+ * short word ("offline", or why not). */
+const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable);
+
+static inline uint64_t manager_node_free_pages(const Manager *m, int node)
+{
+        if (node < 0 || (size_t)node >= m->n_nodes || !m->nodes[node].present)
+                return 0;
+        return m->nodes[node].free_pages;
+}
