@@ -17,6 +17,7 @@
 #include "config-build.h"
 #include "kpageflags.h"
 #include "log.h"
+#include "manager-bus.h"
 #include "manager.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_bus_close(m);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->uevent_source);
         memevents_free(m->memevents);
@@ -325,6 +327,7 @@ int manager_tick(Manager *m)
 
         m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         manager_notify_status(m);
+        manager_bus_flush_properties(m);
         return 0;
 }
 
@@ -352,9 +355,11 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
         if (!before)
                 log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
                          block_state_to_string(after->state));
-        else if (old != after->state)
+        else if (old != after->state) {
                 log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),
                          block_state_to_string(after->state));
+                manager_bus_emit_block_state(m, e->index, after->state);
+        }
         r = manager_size_nodes(m);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
@@ -459,6 +464,10 @@ int manager_run(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch the uevent socket: %m");
         }
+
+        r = manager_bus_setup(m);
+        if (r < 0)
+                return r;
 
         /* WATCHDOG=1 is sent by sd-event itself at half of WATCHDOG_USEC. */
         r = sd_event_set_watchdog(m->event, true);

@@ -30,6 +30,16 @@ typedef struct ManagerCounters {
         uint64_t scan_cpu_ns;     /* CPU time spent in ticks */
         uint64_t uevents;         /* memory block uevents handled */
         uint64_t ticks;
+
+        /* What the daemon did (D-Bus properties, metrics). */
+        uint64_t blocks_offlined;    /* by mempowerd */
+        uint64_t blocks_onlined;     /* by mempowerd */
+        uint64_t pages_migrated;     /* moved by move_pages */
+        uint64_t evacuations_started;
+        uint64_t evacuations_succeeded;
+        uint64_t evacuations_failed;
+        uint64_t migrate_ns;         /* wall time in locate + move_pages */
+        uint64_t offline_attempts;   /* writes of "offline" */
 } ManagerCounters;
 
 typedef struct Manager {
@@ -56,7 +66,12 @@ typedef struct Manager {
         uint64_t last_tick_ns;
         ManagerCounters counters;
 
+        bool paused;           /* Pause(): look and report, act on nothing but pressure */
+        char last_error[256];  /* the last thing that went wrong, for LastError */
+        uint64_t bytes_offlined_by_daemon; /* offline now because mempowerd did it */
+
         sd_event *event;
+        struct sd_bus *bus;
         sd_event_source *tick_source;
         sd_event_source *uevent_source;
         MemEvents *memevents;
