@@ -99,6 +99,12 @@ int manager_reload(Manager *m);
 /* Apply one uevent. */
 int manager_handle_memevent(Manager *m, const MemEvent *e);
 
+/* Online one offline block as online_movable (never plain "online": that
+ * can put it in ZONE_NORMAL). Dry run: logs only. Reads the state back. */
+int manager_online_block(Manager *m, MemBlock *b, const char *why);
+/* Online every offline block that can go to ZONE_MOVABLE (OnlineAll()). */
+int manager_online_all(Manager *m, const char *why);
+
 /* Run the daemon's event loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 

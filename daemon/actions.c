@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What mempowerd changes in the kernel: onlining blocks. Every write goes
+ * through here, so --dry-run is enforced in one place. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-bus.h"
+#include "manager.h"
+
+static void manager_set_error(Manager *m, int error, const char *fmt, const char *what)
+{
+        snprintf(m->last_error, sizeof(m->last_error), fmt, what, strerror(error < 0 ? -error : error));
+}
+
+int manager_online_block(Manager *m, MemBlock *b, const char *why)
+{
+        BlockState now = _BLOCK_STATE_INVALID;
+        uint32_t index = b->index;
+        int r;
+
+        if (b->state != BLOCK_OFFLINE)
+                return 0; /* idempotent: already online is success */
+        if (!(b->zones & ZONE_MOVABLE_BIT))
+                return log_warning_errno(-EOPNOTSUPP,
+                                         "memory%" PRIu32 " cannot be onlined movable, leaving it "
+                                         "offline",
+                                         index);
+        if (manager_dry_run(m)) {
+                log_info("memory%" PRIu32 ": would online (%s) [dry run]", index, why);
+                return 0;
+        }
+        r = memblock_write_state(m->memdir_fd, index, "online_movable", &now);
+        if (r < 0 && now != BLOCK_ONLINE) {
+                char what[64];
+
+                snprintf(what, sizeof(what), "memory%" PRIu32, index);
+                manager_set_error(m, r, "Failed to online %s: %s", what);
+                return log_error_errno(r, "memory%" PRIu32 ": failed to online (%s): %m", index,
+                                       why);
+        }
+        /* Reread the block: zone and state as the kernel has them now. */
+        (void)blocktable_refresh(&m->table, m->memdir_fd, index, NULL);
+        b = blocktable_find(&m->table, index);
+        if (!b || b->state != BLOCK_ONLINE)
+                return log_error_errno(-EIO, "memory%" PRIu32 ": still not online after writing "
+                                             "online_movable",
+                                       index);
+        m->counters.blocks_onlined++;
+        if (m->bytes_offlined_by_daemon >= m->table.block_size_bytes)
+                m->bytes_offlined_by_daemon -= m->table.block_size_bytes;
+        log_info("memory%" PRIu32 ": online (%s)", index, why);
+        manager_bus_emit_block_state(m, index, BLOCK_ONLINE);
+        return 1;
+}
+
+int manager_online_all(Manager *m, const char *why)
+{
+        int r, ret = 0, done = 0;
+
+        /* Lowest first; the table may be reordered by refreshes, so look
+         * blocks up by index each time. */
+        for (size_t i = 0; i < m->table.n; i++) {
+                MemBlock *b = &m->table.blocks[i];
+
+                if (b->state != BLOCK_OFFLINE || !(b->zones & ZONE_MOVABLE_BIT))
+                        continue;
+                r = manager_online_block(m, b, why);
+                if (r < 0)
+                        ret = r;
+                else
+                        done += r;
+        }
+        return ret < 0 ? ret : done;
+}
