@@ -3,15 +3,23 @@
  * through here, so --dry-run is enforced in one place. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
 
-static void manager_set_error(Manager *m, int error, const char *fmt, const char *what)
+/* Remember what went wrong last, for the LastError property. */
+static void manager_set_error(Manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void manager_set_error(Manager *m, const char *fmt, ...)
 {
-        snprintf(m->last_error, sizeof(m->last_error), fmt, what, strerror(error < 0 ? -error : error));
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(m->last_error, sizeof(m->last_error), fmt, ap);
+        va_end(ap);
 }
 
 int manager_online_block(Manager *m, MemBlock *b, const char *why)
@@ -33,10 +41,7 @@ int manager_online_block(Manager *m, MemBlock *b, const char *why)
         }
         r = memblock_write_state(m->memdir_fd, index, "online_movable", &now);
         if (r < 0 && now != BLOCK_ONLINE) {
-                char what[64];
-
-                snprintf(what, sizeof(what), "memory%" PRIu32, index);
-                manager_set_error(m, r, "Failed to online %s: %s", what);
+                manager_set_error(m, "Failed to online memory%" PRIu32 ": %s", index, strerror(-r));
                 return log_error_errno(r, "memory%" PRIu32 ": failed to online (%s): %m", index,
                                        why);
         }
