@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# Shell library of the mempowerd VM scenarios (sourced inside the guest).
+#
+#   report KEY VALUE          record a figure (printed by the host runner)
+#   fail MSG / skip MSG       end the scenario (exit 1 / exit 77)
+#   assert_eq A B MSG         A = B (string compare)
+#   assert_ge A B MSG         integer A >= B
+#   assert_within V REF PCT MSG   |V - REF| <= PCT% of REF (numbers, may be fractional)
+#   assert_cmd MSG CMD...     CMD succeeds
+#   vm_monitor HMP-COMMAND    run a QEMU monitor (HMP) command on the host, print its output
+#   vm_hotadd_dimm SIZE NODE  hot-add a pc-dimm of SIZE (e.g. 256M) to NODE, print its id
+#   mempowerd_json            run `mempowerd --once --json`, print the JSON
+#   meminfo KEY               a /proc/meminfo value in kB
+#   sysmem                    the memory sysfs directory
+
+set -euo pipefail
+
+VMTEST_DIR=${VMTEST_DIR:-/vmtest}
+VMTEST_OUT=$VMTEST_DIR/out
+# shellcheck disable=SC2034 # for the scenarios
+sysmem=/sys/devices/system/memory
+
+# Seconds of guest uptime, without a fork (each costs ~0.1 s under TCG).
+uptime_s() {
+        local up _
+        read -r up _ </proc/uptime
+        printf '%s\n' "$up"
+}
+
+log() {
+        local up _
+        read -r up _ </proc/uptime
+        printf '[%s] %s\n' "$up" "$*"
+}
+
+report() {
+        printf '%s %s\n' "$1" "$2" >>"$VMTEST_OUT/report"
+        log "report $1 = $2"
+}
+
+fail() {
+        log "FAIL: $*"
+        printf '%s\n' "$*" >>"$VMTEST_OUT/failures"
+        exit 1
+}
+
+skip() {
+        log "SKIP: $*"
+        printf '%s\n' "$*" >>"$VMTEST_OUT/skip-reason"
+        exit 77
+}
+
+assert_eq() {
+        [[ "$1" == "$2" ]] || fail "$3: got '$1', expected '$2'"
+        log "ok: $3 ($1)"
+}
+
+assert_ge() {
+        (( $1 >= $2 )) || fail "$3: got $1, expected >= $2"
+        log "ok: $3 ($1 >= $2)"
+}
+
+assert_within() {
+        if ! awk -v v="$1" -v r="$2" -v p="$3" \
+                'BEGIN { d = v - r; if (d < 0) d = -d; exit !(d <= r * p / 100) }'; then
+                fail "$4: got $1, expected $2 +- $3%"
+        fi
+        log "ok: $4 ($1 within $3% of $2)"
+}
+
+assert_cmd() {
+        local msg=$1
+        shift
+        "$@" || fail "$msg: '$*' failed with status $?"
+        log "ok: $msg"
+}
+
+meminfo() {
+        awk -v k="$1:" '$1 == k { print $2; found = 1 } END { exit !found }' /proc/meminfo
+}
+
+# Guest -> host requests: the request is a file in $VMTEST_DIR/req (the
+# writable 9p share); the runner executes it on QEMU's QMP socket and writes
+# the answer next to it: N.out (the command's output) and N.status (0 or
+# an error).
+# Callers often run in a command substitution (a subshell), where a counter
+# would not advance: the ids come from the clock and the subshell's pid.
+vm_unique_id() {
+        printf '%s%s\n' "$(date +%s%N)" "$BASHPID"
+}
+
+vm_monitor() {
+        local dir=$VMTEST_DIR/req id i
+        mkdir -p "$dir"
+        id=$(vm_unique_id)
+        printf '%s\n' "$*" >"$dir/$id.tmp"
+        mv "$dir/$id.tmp" "$dir/$id.req"
+        for ((i = 0; i < 600; i++)); do
+                if [[ -e "$dir/$id.status" ]]; then
+                        tr -d '\r' <"$dir/$id.out"
+                        return "$(cat "$dir/$id.status")"
+                fi
+                sleep 0.1
+        done
+        fail "no answer from the host to monitor request '$*'"
+}
+
+vm_hotadd_dimm() {
+        local size=$1 node=$2 id
+        id=hp$(vm_unique_id)
+        vm_monitor "object_add memory-backend-ram,id=mem-$id,size=$size" >/dev/null ||
+                fail "object_add of $size failed"
+        vm_monitor "device_add pc-dimm,id=dimm-$id,memdev=mem-$id,node=$node" >/dev/null ||
+                fail "device_add pc-dimm on node $node failed"
+        printf 'dimm-%s\n' "$id"
+}
+
+mempowerd_bin() {
+        command -v mempowerd || fail "mempowerd is not installed in the guest"
+}
+
+mempowerd_json() {
+        "$(mempowerd_bin)" --once --json
+}
+
+# Block indices (numbers) of a node, sorted.
+node_blocks() {
+        local b
+        for b in /sys/devices/system/node/node"$1"/memory[0-9]*; do
+                [[ -e "$b" ]] && printf '%s\n' "${b##*/memory}"
+        done | sort -n
+}
+
+have_jq() {
+        command -v jq >/dev/null
+}
