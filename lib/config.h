@@ -6,28 +6,46 @@
  * swapped in only when the whole set parsed. */
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config-build.h" /* SYSCONFDIR, from meson's prefix and sysconfdir */
 #include "indexset.h"
+
+#ifndef SYSCONFDIR
+#error "SYSCONFDIR must come from the generated config-build.h"
+#endif
 
 typedef struct Config {
         /* [Daemon] */
-        uint64_t tick_usec;   /* TickSec: how often the daemon looks (0.1 s .. 1 h) */
-        bool dry_run;         /* DryRun: decide and log, never write to the kernel */
+        uint64_t tick_usec; /* TickSec: how often the daemon looks (0.1 s .. 1 h) */
+        bool dry_run;       /* DryRun: decide and log, never write to the kernel */
 
         /* [Scan] */
-        double scan_cpu_percent; /* ScanCPUPercent: CPU budget of the scanner, % of one core */
+        double scan_cpu_percent;  /* ScanCPUPercent: CPU budget of the scanner, % of one core */
         uint64_t rescan_max_usec; /* RescanMaxSec: every block is counted at least this often */
 
         /* [Reserve] */
-        uint64_t reserve_mib;      /* MinFreeMiB */
-        double reserve_percent;    /* MinFreePercent of MemTotal; the larger wins */
-        double psi_some_avg10;     /* PSISomeAvg10: memory "some avg10" threshold, % */
+        uint64_t reserve_mib;   /* MinFreeMiB */
+        double reserve_percent; /* MinFreePercent of MemTotal; the larger wins */
+        double psi_some_avg10;  /* PSISomeAvg10: memory "some avg10" threshold, % */
 
         /* [Policy] */
-        IndexSet exclude_blocks;    /* ExcludeBlocks: never offlined ("0-7,12") */
-        IndexSet destination_nodes; /* DestinationNodes: empty = every node with memory */
+        IndexSet exclude_blocks;           /* ExcludeBlocks: never offlined ("0-7,12") */
+        IndexSet destination_nodes;        /* DestinationNodes: empty = every node with memory */
+        unsigned max_evacuations_per_tick; /* MaxEvacuationsPerTick: blocks emptied per tick */
+        bool online_hot_added;   /* OnlineHotAdded: online newly hot-added blocks (movable) */
+        bool online_all_on_exit; /* OnlineAllOnExit: online every offline block on shutdown */
+
+        /* [Offline] */
+        uint64_t offline_timeout_usec; /* TimeoutSec: a single offline write is killed after this */
+        uint64_t backoff_initial_usec; /* BackoffInitialSec: first wait after a failed offline */
+        uint64_t backoff_max_usec;    /* BackoffMaxSec: the doubling wait stops here (>= initial) */
+        uint64_t migrate_batch_pages; /* MigrateBatchPages: pages per move_pages() call */
+
+        /* [Metrics] */
+        char *metrics_textfile; /* TextFile: OpenMetrics file for node_exporter; NULL = off */
 } Config;
 
 typedef struct ConfigError {
@@ -36,16 +54,28 @@ typedef struct ConfigError {
         char reason[256];
 } ConfigError;
 
-#define CONFIG_MAIN_PATH   "/etc/mempowerd/mempowerd.conf"
-#define CONFIG_DROPIN_DIR  "/etc/mempowerd/mempowerd.conf.d"
+/* With prefix=/usr meson's sysconfdir is /etc: /etc/mempowerd/mempowerd.conf. */
+#define CONFIG_MAIN_PATH  SYSCONFDIR "/mempowerd/mempowerd.conf"
+#define CONFIG_DROPIN_DIR SYSCONFDIR "/mempowerd/mempowerd.conf.d"
 
+/* Bounds the daemon may rely on after a successful load. */
+#define CONFIG_EXCLUDE_BLOCKS_MAX    (UINT32_C(1) << 24)
+#define CONFIG_DESTINATION_NODES_MAX UINT32_C(1023)
+
+/* Compiled-in defaults; never fails (the index sets start empty, TextFile off). */
 void config_init(Config *c);
+/* Frees what c owns and leaves it as a zeroed Config. Takes NULL. */
 void config_free(Config *c);
-/* Deep copy (the index sets are owned). */
+/* Deep copy (the index sets and the path are owned). *ret is overwritten,
+ * not freed; untouched on failure (-ENOMEM). */
 int config_copy(const Config *src, Config *ret);
+/* Every setting equal (index sets by content). */
+bool config_equal(const Config *a, const Config *b);
 
 /* Overlay one ini file on c. On error c may be partly updated: callers parse
- * into a temporary (config_load does). -ENOENT when the file is missing. */
+ * into a temporary (config_load does). -ENOENT when the file is missing.
+ * Errors: -ENOENT/-EACCES/-EISDIR/... (open, read), -EINVAL (anything wrong
+ * in the text: err->line says where), -ENOMEM. err may be NULL. */
 int config_parse_file(Config *c, const char *path, ConfigError *err);
 
 /* Defaults, then explicit_path if given (must exist), else main_path (may be
@@ -55,5 +85,16 @@ int config_parse_file(Config *c, const char *path, ConfigError *err);
 int config_load(const char *explicit_path, const char *main_path, const char *dropin_dir,
                 Config *ret, ConfigError *err);
 
-/* Reserve in pages for a machine with mem_total_kb, given page size. */
+/* Reserve in pages for a machine with mem_total_kb, given page size:
+ * the larger of MinFreeMiB and MinFreePercent of MemTotal, rounded up. */
 uint64_t config_reserve_pages(const Config *c, uint64_t mem_total_kb, uint64_t page_size);
+
+/* "PATH:LINE: reason", "PATH: reason" when line is 0, or just the reason
+ * when there is no path. Always NUL-terminated; returns 0, or -ENOBUFS when
+ * the text had to be cut to fit size. */
+int config_error_format(const ConfigError *e, char *buf, size_t size);
+
+/* The keys the parser knows, in table order: for tests and documentation
+ * checks. -ERANGE when i is past the end. */
+size_t config_key_count(void);
+int config_key_get(size_t i, const char **ret_section, const char **ret_key);

@@ -1,7 +1,860 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "testutil.h"
+#include "util.h"
+
+static char *tmp;
+
+#define CHECK_CONTAINS(haystack, needle)                                                           \
+        do {                                                                                       \
+                const char *_h = (haystack), *_n = (needle);                                       \
+                test_checks++;                                                                     \
+                if (!strstr(_h, _n)) {                                                             \
+                        test_failures++;                                                           \
+                        fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,       \
+                                __LINE__, _h, _n);                                                 \
+                }                                                                                  \
+        } while (0)
+
+static const char *tmp_path(const char *rel, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", tmp, rel);
+        return buf;
+}
+
+/* Parse content (as file rel) over defaults; return r and fill c and err. */
+static int parse_text(const char *rel, const char *content, Config *c, ConfigError *err)
+{
+        char path[PATH_MAX];
+
+        fake_write(tmp, rel, content);
+        config_init(c);
+        return config_parse_file(c, tmp_path(rel, path, sizeof(path)), err);
+}
+
+/* A file must fail with r at line, and the reason must contain every
+ * non-NULL needle. */
+static void check_error_at(int line_of_caller, const char *content, int expect_r,
+                           unsigned expect_line, const char *needle1, const char *needle2)
+{
+        ConfigError err;
+        char path[PATH_MAX];
+        Config c;
+        int r;
+
+        r = parse_text("err.conf", content, &c, &err);
+        config_free(&c);
+        test_checks++;
+        if (r != expect_r || err.line != expect_line || (needle1 && !strstr(err.reason, needle1)) ||
+            (needle2 && !strstr(err.reason, needle2)) ||
+            strcmp(err.path, tmp_path("err.conf", path, sizeof(path))) != 0) {
+                test_failures++;
+                fprintf(stderr,
+                        "%s:%d: got r=%d line=%u reason=\"%s\"; expected r=%d line=%u "
+                        "containing \"%s\" \"%s\"\n",
+                        __FILE__, line_of_caller, r, err.line, err.reason, expect_r, expect_line,
+                        needle1 ? needle1 : "", needle2 ? needle2 : "");
+        }
+}
+
+#define CHECK_ERROR(content, r, line, n1, n2) check_error_at(__LINE__, content, r, line, n1, n2)
+
+static void test_defaults(void)
+{
+        Config c;
+
+        config_init(&c);
+        CHECK_EQ_INT(c.tick_usec, 2000000);
+        CHECK(!c.dry_run);
+        CHECK(c.scan_cpu_percent == 0.25);
+        CHECK_EQ_INT(c.rescan_max_usec, 600000000);
+        CHECK_EQ_INT(c.reserve_mib, 256);
+        CHECK(c.reserve_percent == 5);
+        CHECK(c.psi_some_avg10 == 10);
+        CHECK(indexset_is_empty(&c.exclude_blocks));
+        CHECK(indexset_is_empty(&c.destination_nodes));
+        CHECK_EQ_INT(c.max_evacuations_per_tick, 1);
+        CHECK(!c.online_hot_added);
+        CHECK(!c.online_all_on_exit);
+        CHECK_EQ_INT(c.offline_timeout_usec, 10000000);
+        CHECK_EQ_INT(c.backoff_initial_usec, 30000000);
+        CHECK_EQ_INT(c.backoff_max_usec, 3600000000ULL);
+        CHECK_EQ_INT(c.migrate_batch_pages, 4096);
+        CHECK(c.metrics_textfile == NULL);
+        config_free(&c);
+        config_free(NULL);
+
+        /* paths derive from meson's sysconfdir */
+        CHECK_EQ_STR(CONFIG_MAIN_PATH, SYSCONFDIR "/mempowerd/mempowerd.conf");
+        CHECK_EQ_STR(CONFIG_DROPIN_DIR, SYSCONFDIR "/mempowerd/mempowerd.conf.d");
+        CHECK(SYSCONFDIR[0] == '/');
+}
+
+static void test_full_file(void)
+{
+        ConfigError err;
+        Config c;
+        char buf[64];
+
+        CHECK_EQ_INT(parse_text("full.conf",
+                                "# comment\n"
+                                "; another comment\n"
+                                "\n"
+                                "[Daemon]\n"
+                                "TickSec=0.5\n"
+                                "DryRun=yes\n"
+                                "[Scan]\n"
+                                "ScanCPUPercent = 1.5\n"
+                                "RescanMaxSec=3600\n"
+                                "[Reserve]\n"
+                                "MinFreeMiB=1024 ; inline comment\n"
+                                "MinFreePercent=0\n"
+                                "PSISomeAvg10=25.125\n"
+                                "[Policy]\n"
+                                "ExcludeBlocks=0-7, 12\n"
+                                "DestinationNodes=1,0\n"
+                                "MaxEvacuationsPerTick=64\n"
+                                "OnlineHotAdded=on\n"
+                                "OnlineAllOnExit=TRUE\n"
+                                "[Offline]\n"
+                                "TimeoutSec=0.1\n"
+                                "BackoffInitialSec=1\n"
+                                "BackoffMaxSec=604800\n"
+                                "MigrateBatchPages=1048576\n"
+                                "[Metrics]\n"
+                                "TextFile=/var/lib/node_exporter/mempowerd.prom\n",
+                                &c, &err),
+                     0);
+        CHECK_EQ_INT(c.tick_usec, 500000);
+        CHECK(c.dry_run);
+        CHECK(c.scan_cpu_percent == 1.5);
+        CHECK_EQ_INT(c.rescan_max_usec, 3600ULL * 1000000);
+        CHECK_EQ_INT(c.reserve_mib, 1024);
+        CHECK(c.reserve_percent == 0);
+        CHECK(c.psi_some_avg10 == 25.125);
+        CHECK_EQ_STR(indexset_format(&c.exclude_blocks, buf, sizeof(buf)), "0-7,12");
+        CHECK_EQ_STR(indexset_format(&c.destination_nodes, buf, sizeof(buf)), "0-1");
+        CHECK_EQ_INT(c.max_evacuations_per_tick, 64);
+        CHECK(c.online_hot_added);
+        CHECK(c.online_all_on_exit);
+        CHECK_EQ_INT(c.offline_timeout_usec, 100000);
+        CHECK_EQ_INT(c.backoff_initial_usec, 1000000);
+        CHECK_EQ_INT(c.backoff_max_usec, 604800ULL * 1000000);
+        CHECK_EQ_INT(c.migrate_batch_pages, 1048576);
+        CHECK_EQ_STR(c.metrics_textfile, "/var/lib/node_exporter/mempowerd.prom");
+        config_free(&c);
+}
+
+static void test_values(void)
+{
+        ConfigError err;
+        Config c;
+        static const struct {
+                const char *text;
+                uint64_t tick_usec;
+        } ticks[] = {
+            {"[Daemon]\nTickSec=2\n", 2000000},
+            {"[Daemon]\nTickSec=0.1\n", 100000},
+            {"[Daemon]\nTickSec=3600\n", 3600000000ULL},
+            {"[Daemon]\nTickSec=1.000001\n", 1000001},
+            {"[Daemon]\nTickSec=2.5000000\n", 2500000}, /* trailing zeros are harmless */
+            {"[Daemon]\nTickSec=007\n", 7000000},
+            {"[Daemon]\nTickSec=\n", 2000000}, /* empty: default */
+            {"[Daemon]\nTickSec=  3  \n", 3000000},
+            {"[Daemon]\r\nTickSec=4\r\n", 4000000},         /* CRLF */
+            {"\xef\xbb\xbf[Daemon]\nTickSec=5\n", 5000000}, /* UTF-8 BOM */
+            {"[Daemon]\nTickSec=6", 6000000},               /* no final newline */
+            {"[Daemon]\n# café ✓\nTickSec=7\n", 7000000},   /* UTF-8 in a comment */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ticks); i++) {
+                int r = parse_text("v.conf", ticks[i].text, &c, &err);
+
+                CHECK_EQ_INT(r, 0);
+                CHECK_EQ_INT(c.tick_usec, ticks[i].tick_usec);
+                if (r < 0 || c.tick_usec != ticks[i].tick_usec)
+                        fprintf(stderr, "  case %zu: %s\n", i, err.reason);
+                config_free(&c);
+        }
+
+        static const struct {
+                const char *value;
+                bool expect;
+        } bools[] = {
+            {"yes", true}, {"no", false}, {"true", true}, {"false", false}, {"1", true},
+            {"0", false},  {"on", true},  {"off", false}, {"Yes", true},    {"OFF", false},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bools); i++) {
+                char text[64];
+
+                snprintf(text, sizeof(text), "[Daemon]\nDryRun=%s\n", bools[i].value);
+                CHECK_EQ_INT(parse_text("b.conf", text, &c, &err), 0);
+                CHECK(c.dry_run == bools[i].expect);
+                config_free(&c);
+        }
+
+        /* an empty value resets to the default for every type */
+        CHECK_EQ_INT(parse_text("e.conf",
+                                "[Daemon]\nDryRun=\n[Scan]\nScanCPUPercent=\n"
+                                "[Reserve]\nMinFreeMiB=\n[Policy]\nExcludeBlocks=\n"
+                                "MaxEvacuationsPerTick=\n[Metrics]\nTextFile=\n",
+                                &c, &err),
+                     0);
+        {
+                Config d;
+
+                config_init(&d);
+                CHECK(config_equal(&c, &d));
+                config_free(&d);
+        }
+        config_free(&c);
+
+        /* an empty file, a file of comments: defaults */
+        {
+                Config d;
+
+                config_init(&d);
+                CHECK_EQ_INT(parse_text("empty.conf", "", &c, &err), 0);
+                CHECK(config_equal(&c, &d));
+                config_free(&c);
+                CHECK_EQ_INT(parse_text("comments.conf", "# x\n\n; y\n   \n[Daemon]\n", &c, &err),
+                             0);
+                CHECK(config_equal(&c, &d));
+                config_free(&c);
+                config_free(&d);
+        }
+
+        /* a line of exactly the longest allowed length (197 characters) */
+        {
+                char text[512] = "[Metrics]\nTextFile=/";
+                size_t len = strlen("TextFile=/");
+
+                memset(text + strlen(text), 'a', 197 - len);
+                strcat(text, "\n");
+                CHECK_EQ_INT(parse_text("max.conf", text, &c, &err), 0);
+                CHECK_EQ_INT(c.metrics_textfile ? strlen(c.metrics_textfile) : 0, 197 - 9);
+                config_free(&c);
+        }
+}
+
+static void test_errors(void)
+{
+        /* the exact reason format for a bad number */
+        {
+                ConfigError err;
+                Config c;
+
+                CHECK_EQ_INT(parse_text("n.conf", "[Daemon]\nTickSec=abc\n", &c, &err), -EINVAL);
+                CHECK_EQ_STR(err.reason, "TickSec=abc: not a number");
+                CHECK_EQ_INT(err.line, 2);
+                config_free(&c);
+        }
+
+        /* numbers */
+        CHECK_ERROR("[Daemon]\nTickSec=abc\n", -EINVAL, 2, "TickSec=abc", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=2s\n", -EINVAL, 2, "TickSec=2s", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=1e3\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=.5\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=5.\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=0x10\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=+1\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=1 2\n", -EINVAL, 2, "TickSec", "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=2 # not an inline comment\n", -EINVAL, 2, "TickSec",
+                    "not a number");
+        CHECK_ERROR("[Daemon]\nTickSec=0.0000001\n", -EINVAL, 2, "TickSec", "decimal places");
+        CHECK_ERROR("[Daemon]\nTickSec=0.05\n", -ERANGE, 2, "TickSec=0.05", "(0.1..3600)");
+        CHECK_ERROR("[Daemon]\nTickSec=3600.5\n", -ERANGE, 2, "TickSec", "(0.1..3600)");
+        CHECK_ERROR("[Daemon]\nTickSec=-1\n", -ERANGE, 2, "TickSec=-1", "out of range");
+        CHECK_ERROR("[Daemon]\nTickSec=99999999999999999999999\n", -ERANGE, 2, "TickSec",
+                    "out of range");
+        CHECK_ERROR("[Scan]\nScanCPUPercent=0\n", -ERANGE, 2, "ScanCPUPercent", "(0.01..100)");
+        CHECK_ERROR("[Scan]\nScanCPUPercent=100.01\n", -ERANGE, 2, "ScanCPUPercent", "(0.01..100)");
+        CHECK_ERROR("[Scan]\nRescanMaxSec=9\n", -ERANGE, 2, "RescanMaxSec", "(10..86400)");
+        CHECK_ERROR("[Reserve]\nMinFreeMiB=1048577\n", -ERANGE, 2, "MinFreeMiB", "(0..1048576)");
+        CHECK_ERROR("[Reserve]\nMinFreeMiB=1.5\n", -EINVAL, 2, "MinFreeMiB=1.5",
+                    "not a whole number");
+        CHECK_ERROR("[Reserve]\nMinFreePercent=90.5\n", -ERANGE, 2, "MinFreePercent", "(0..90)");
+        CHECK_ERROR("[Reserve]\nPSISomeAvg10=101\n", -ERANGE, 2, "PSISomeAvg10", "(0..100)");
+        CHECK_ERROR("[Policy]\nMaxEvacuationsPerTick=0\n", -ERANGE, 2, "MaxEvacuationsPerTick",
+                    "(1..64)");
+        CHECK_ERROR("[Policy]\nMaxEvacuationsPerTick=65\n", -ERANGE, 2, "MaxEvacuationsPerTick",
+                    "(1..64)");
+        CHECK_ERROR("[Offline]\nTimeoutSec=601\n", -ERANGE, 2, "TimeoutSec", "(0.1..600)");
+        CHECK_ERROR("[Offline]\nBackoffInitialSec=0.5\n", -ERANGE, 2, "BackoffInitialSec",
+                    "(1..86400)");
+        CHECK_ERROR("[Offline]\nBackoffMaxSec=604801\n", -ERANGE, 2, "BackoffMaxSec",
+                    "(1..604800)");
+        CHECK_ERROR("[Offline]\nMigrateBatchPages=0\n", -ERANGE, 2, "MigrateBatchPages",
+                    "(1..1048576)");
+
+        /* booleans */
+        CHECK_ERROR("[Daemon]\nDryRun=maybe\n", -EINVAL, 2, "DryRun=maybe", "not a boolean");
+        CHECK_ERROR("[Policy]\nOnlineHotAdded=2\n", -EINVAL, 2, "OnlineHotAdded", "not a boolean");
+        CHECK_ERROR("[Policy]\nOnlineAllOnExit=yess\n", -EINVAL, 2, "OnlineAllOnExit",
+                    "not a boolean");
+
+        /* index sets */
+        CHECK_ERROR("[Policy]\nExcludeBlocks=7-3\n", -EINVAL, 2, "ExcludeBlocks=7-3",
+                    "not an index set");
+        CHECK_ERROR("[Policy]\nExcludeBlocks=1,,2\n", -EINVAL, 2, "ExcludeBlocks",
+                    "not an index set");
+        CHECK_ERROR("[Policy]\nExcludeBlocks=16777217\n", -ERANGE, 2, "ExcludeBlocks",
+                    "(0..16777216)");
+        CHECK_ERROR("[Policy]\nDestinationNodes=1024\n", -ERANGE, 2, "DestinationNodes",
+                    "(0..1023)");
+        CHECK_ERROR("[Policy]\nDestinationNodes=node0\n", -EINVAL, 2, "DestinationNodes",
+                    "not an index set");
+
+        /* paths */
+        CHECK_ERROR("[Metrics]\nTextFile=metrics.prom\n", -EINVAL, 2, "TextFile=metrics.prom",
+                    "absolute");
+        CHECK_ERROR("[Metrics]\nTextFile=/var/lib/\n", -EINVAL, 2, "TextFile", "directory");
+
+        /* sections and keys */
+        CHECK_ERROR("# c\n[Foo]\nBar=1\n", -EINVAL, 2, "unknown section [Foo]", NULL);
+        CHECK_ERROR("[Daemon]\nTickSec=1\n[Empty]\n", -EINVAL, 3, "unknown section [Empty]", NULL);
+        CHECK_ERROR("[daemon]\nTickSec=1\n", -EINVAL, 1, "unknown section [daemon]", NULL);
+        CHECK_ERROR("[Daemon]\n\nFoo=1\n", -EINVAL, 3, "unknown key Foo=", "[Daemon]");
+        CHECK_ERROR("[Daemon]\nticksec=1\n", -EINVAL, 2,
+                    "unknown key ticksec=", "did you mean [Daemon] TickSec=");
+        CHECK_ERROR("[Scan]\nTickSec=1\n", -EINVAL, 2, "unknown key TickSec= in section [Scan]",
+                    "did you mean [Daemon] TickSec=");
+        CHECK_ERROR("TickSec=1\n[Daemon]\n", -EINVAL, 1, "TickSec=", "outside of any [Section]");
+        CHECK_ERROR("[Daemon]\n=5\n", -EINVAL, 2, "missing key name", NULL);
+        CHECK_ERROR("[Daemon] junk\nTickSec=1\n", -EINVAL, 1, "unexpected text after [Daemon]",
+                    "junk");
+
+        /* syntax errors found by inih, with the right line */
+        CHECK_ERROR("[Daemon]\nTickSec=1\n\n# c\nnotkeyvalue\nDryRun=yes\n", -EINVAL, 5,
+                    "\"notkeyvalue\"", "expected Key=Value or [Section]");
+        CHECK_ERROR("[Daemon\nTickSec=1\n", -EINVAL, 1, "[Daemon", "closing ']'");
+        /* the first error wins, whichever kind */
+        CHECK_ERROR("[Daemon]\nbroken\nTickSec=abc\n", -EINVAL, 2, "\"broken\"", NULL);
+        CHECK_ERROR("[Daemon]\nTickSec=abc\nbroken\n", -EINVAL, 2, "TickSec=abc", NULL);
+        CHECK_ERROR("[Daemon]\nbroken\n\xff\n", -EINVAL, 2, "\"broken\"", NULL);
+        CHECK_ERROR("[Daemon]\nbroken\n[Nope]\n", -EINVAL, 2, "\"broken\"", NULL);
+
+        /* duplicates within one file are an error naming both lines */
+        CHECK_ERROR("[Daemon]\nTickSec=1\n# c\nTickSec=2\n", -EINVAL, 4,
+                    "TickSec=", "first on line 2");
+        CHECK_ERROR("[Daemon]\nTickSec=1\n[Scan]\n[Daemon]\nTickSec=1\n", -EINVAL, 5,
+                    "TickSec= is set twice", "first on line 2");
+        CHECK_ERROR("[Policy]\nExcludeBlocks=1\nExcludeBlocks=2\n", -EINVAL, 3, "ExcludeBlocks",
+                    "twice");
+
+        /* continuation lines (inih would silently append them to the key) */
+        CHECK_ERROR("[Daemon]\nTickSec=1\n  DryRun=yes\n", -EINVAL, 3,
+                    "continue TickSec=", "indentation");
+        CHECK_ERROR("[Daemon]\nTickSec=1\n\n# c\n\t5\n", -EINVAL, 5, "continue TickSec=", NULL);
+        CHECK_ERROR("[Daemon]\nTickSec=1\n  [Scan]\n", -EINVAL, 3, "continue TickSec=", NULL);
+        {
+                /* indentation right after a section header is fine */
+                ConfigError err;
+                Config c;
+
+                CHECK_EQ_INT(parse_text("i.conf",
+                                        "[Daemon]\n  TickSec=3\n[Scan]\n\tRescanMaxSec=20\n", &c,
+                                        &err),
+                             0);
+                CHECK_EQ_INT(c.tick_usec, 3000000);
+                CHECK_EQ_INT(c.rescan_max_usec, 20000000);
+                config_free(&c);
+        }
+
+        /* long lines: inih would split them; we name the line */
+        {
+                char text[1024];
+                size_t len;
+
+                strcpy(text, "[Daemon]\nTickSec=1\n[Metrics]\nTextFile=/");
+                len = strlen(text);
+                memset(text + len, 'x', 300);
+                strcpy(text + len + 300, "DryRun=yes\n[Daemon]\nDryRun=no\n");
+                CHECK_ERROR(text, -EINVAL, 4, "longer than 197 characters", NULL);
+
+                /* 198 characters: one too many */
+                strcpy(text, "[Metrics]\nTextFile=/");
+                len = strlen(text);
+                memset(text + len, 'y', 198 - strlen("TextFile=/"));
+                strcpy(text + len + 198 - strlen("TextFile=/"), "\n");
+                CHECK_ERROR(text, -EINVAL, 2, "longer than 197", NULL);
+
+                /* a long comment is still a long line */
+                text[0] = '#';
+                memset(text + 1, 'c', 400);
+                strcpy(text + 401, "\n[Daemon]\n");
+                CHECK_ERROR(text, -EINVAL, 1, "longer than", NULL);
+        }
+
+        /* bytes */
+        CHECK_ERROR("[Daemon]\n# caf\xe9 (latin-1)\nTickSec=1\n", -EINVAL, 2, "not valid UTF-8",
+                    "byte 6");
+        CHECK_ERROR("[Daemon]\nTickSec=1\nDryRun=\xc0\xaf\n", -EINVAL, 3, "UTF-8", NULL);
+        CHECK_ERROR("[Daemon]\nDryRun=\xed\xa0\x80\n", -EINVAL, 2, "UTF-8", NULL); /* surrogate */
+        CHECK_ERROR("[Daemon]\nDryRun=\xf4\x90\x80\x80\n", -EINVAL, 2, "UTF-8", NULL);
+        CHECK_ERROR("[Daemon]\nDryRun=\xe2\x9c\n", -EINVAL, 2, "UTF-8", NULL); /* truncated */
+        {
+                static const char nul[] = "[Daemon]\nTick\0Sec=1\n";
+
+                fake_write_bytes(tmp, "err.conf", nul, sizeof(nul) - 1);
+                ConfigError err;
+                Config c;
+                char path[PATH_MAX];
+
+                config_init(&c);
+                CHECK_EQ_INT(config_parse_file(&c, tmp_path("err.conf", path, sizeof(path)), &err),
+                             -EINVAL);
+                CHECK_EQ_INT(err.line, 2);
+                CHECK_CONTAINS(err.reason, "NUL");
+                config_free(&c);
+        }
+}
+
+static void test_file_errors(void)
+{
+        ConfigError err;
+        Config c;
+        char path[PATH_MAX];
+
+        config_init(&c);
+        CHECK_EQ_INT(config_parse_file(&c, tmp_path("missing.conf", path, sizeof(path)), &err),
+                     -ENOENT);
+        CHECK_EQ_STR(err.path, path);
+        CHECK_EQ_INT(err.line, 0);
+        CHECK_CONTAINS(err.reason, strerror(ENOENT));
+
+        fake_mkdir(tmp, "adir.conf");
+        CHECK_EQ_INT(config_parse_file(&c, tmp_path("adir.conf", path, sizeof(path)), &err),
+                     -EISDIR);
+        CHECK_EQ_STR(err.path, path);
+        CHECK_EQ_INT(err.line, 0);
+        CHECK_CONTAINS(err.reason, strerror(EISDIR));
+
+        fake_write(tmp, "secret.conf", "[Daemon]\n");
+        tmp_path("secret.conf", path, sizeof(path));
+        CHECK_EQ_INT(chmod(path, 0), 0);
+        if (geteuid() != 0) {
+                CHECK_EQ_INT(config_parse_file(&c, path, &err), -EACCES);
+                CHECK_CONTAINS(err.reason, strerror(EACCES));
+                CHECK_EQ_STR(err.path, path);
+        } else
+                fprintf(stderr, "running as root: EACCES case not checked\n");
+        chmod(path, 0644);
+
+        /* err may be NULL */
+        CHECK_EQ_INT(config_parse_file(&c, tmp_path("missing.conf", path, sizeof(path)), NULL),
+                     -ENOENT);
+        config_free(&c);
+}
+
+static void test_load(void)
+{
+        ConfigError err;
+        Config c, d;
+        char main_path[PATH_MAX], dropins[PATH_MAX], path[PATH_MAX];
+
+        config_init(&d);
+        tmp_path("load/mempowerd.conf", main_path, sizeof(main_path));
+        tmp_path("load/mempowerd.conf.d", dropins, sizeof(dropins));
+
+        /* nothing at all: defaults */
+        config_init(&c);
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK(config_equal(&c, &d));
+
+        /* main only; missing drop-in dir is fine */
+        fake_write(tmp, "load/mempowerd.conf", "[Daemon]\nTickSec=3\nDryRun=yes\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.tick_usec, 3000000);
+        CHECK(c.dry_run);
+
+        /* drop-ins in lexical order, later ones win; other names ignored */
+        fake_write(tmp, "load/mempowerd.conf.d/20-b.conf", "[Daemon]\nTickSec=5\n");
+        fake_write(tmp, "load/mempowerd.conf.d/10-a.conf",
+                   "[Daemon]\nTickSec=4\n[Reserve]\nMinFreeMiB=1\n");
+        fake_write(tmp, "load/mempowerd.conf.d/30-c.conf", "[Daemon]\nDryRun=\n");
+        fake_write(tmp, "load/mempowerd.conf.d/README", "not ini at all\n");
+        fake_write(tmp, "load/mempowerd.conf.d/99-z.conf.bak", "garbage\n");
+        fake_write(tmp, "load/mempowerd.conf.d/.99-hidden.conf", "garbage\n");
+        fake_write(tmp, "load/mempowerd.conf.d/99-zconf", "garbage\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.tick_usec, 5000000);
+        CHECK_EQ_INT(c.reserve_mib, 1);
+        CHECK(!c.dry_run); /* 30-c.conf put the default back */
+
+        /* main file missing, drop-ins still read */
+        fake_unlink(tmp, "load/mempowerd.conf");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.tick_usec, 5000000);
+
+        /* a broken drop-in names itself and its line */
+        fake_write(tmp, "load/mempowerd.conf.d/15-bad.conf", "# x\n[Scan]\nRescanMaxSec=1\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), -ERANGE);
+        CHECK_EQ_STR(err.path, tmp_path("load/mempowerd.conf.d/15-bad.conf", path, sizeof(path)));
+        CHECK_EQ_INT(err.line, 3);
+        CHECK_CONTAINS(err.reason, "RescanMaxSec=1");
+        fake_unlink(tmp, "load/mempowerd.conf.d/15-bad.conf");
+
+        /* duplicates across files are overrides, not errors */
+        fake_write(tmp, "load/mempowerd.conf", "[Daemon]\nTickSec=9\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.tick_usec, 5000000);
+
+        /* an explicit path replaces the main file and the drop-ins */
+        fake_write(tmp, "explicit.conf", "[Daemon]\nTickSec=7\n");
+        CHECK_EQ_INT(config_load(tmp_path("explicit.conf", path, sizeof(path)), main_path, dropins,
+                                 &c, &err),
+                     0);
+        CHECK_EQ_INT(c.tick_usec, 7000000);
+        CHECK_EQ_INT(c.reserve_mib, 256);
+
+        /* an explicit path must exist */
+        CHECK_EQ_INT(config_load(tmp_path("nonexistent.conf", path, sizeof(path)), main_path,
+                                 dropins, &c, &err),
+                     -ENOENT);
+        CHECK_EQ_STR(err.path, path);
+        CHECK_EQ_INT(err.line, 0);
+        CHECK_CONTAINS(err.reason, "No such file");
+        CHECK_EQ_INT(c.tick_usec, 7000000); /* untouched */
+
+        /* the main path may be a directory by mistake: that is an error */
+        CHECK_EQ_INT(config_load(NULL, dropins, NULL, &c, &err), -EISDIR);
+        CHECK_EQ_STR(err.path, dropins);
+
+        /* the drop-in "directory" is a file: error */
+        CHECK_EQ_INT(config_load(NULL, NULL, main_path, &c, &err), -ENOTDIR);
+        CHECK_EQ_STR(err.path, main_path);
+
+        /* NULL paths: just defaults */
+        CHECK_EQ_INT(config_load(NULL, NULL, NULL, &c, &err), 0);
+        CHECK(config_equal(&c, &d));
+        CHECK_EQ_INT(config_load(NULL, NULL, NULL, &c, NULL), 0);
+
+        config_free(&c);
+        config_free(&d);
+}
+
+static void test_backoff_cross_check(void)
+{
+        ConfigError err;
+        Config c;
+        char main_path[PATH_MAX], dropins[PATH_MAX], path[PATH_MAX];
+
+        tmp_path("bo/main.conf", main_path, sizeof(main_path));
+        tmp_path("bo/d", dropins, sizeof(dropins));
+        config_init(&c);
+
+        /* max below the default initial (30) */
+        fake_write(tmp, "bo/main.conf", "[Offline]\n\nBackoffMaxSec=20\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), -EINVAL);
+        CHECK_EQ_STR(err.path, main_path);
+        CHECK_EQ_INT(err.line, 3);
+        CHECK_CONTAINS(err.reason, "BackoffMaxSec=20");
+        CHECK_CONTAINS(err.reason, "BackoffInitialSec=30");
+
+        /* both in one file, consistent: fine, also equal */
+        fake_write(tmp, "bo/main.conf", "[Offline]\nBackoffMaxSec=20\nBackoffInitialSec=20\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.backoff_max_usec, 20000000);
+
+        /* a drop-in raises the initial above the main file's max: blame the drop-in */
+        fake_write(tmp, "bo/d/50-x.conf", "[Offline]\nBackoffInitialSec=25.5\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), -EINVAL);
+        CHECK_EQ_STR(err.path, tmp_path("bo/d/50-x.conf", path, sizeof(path)));
+        CHECK_EQ_INT(err.line, 2);
+        CHECK_CONTAINS(err.reason, "BackoffInitialSec=25.5 must not exceed BackoffMaxSec=20");
+        CHECK_EQ_INT(c.backoff_max_usec, 20000000); /* untouched */
+
+        /* the order of a file and its drop-ins decides: checked after all files */
+        fake_write(tmp, "bo/d/60-y.conf", "[Offline]\nBackoffMaxSec=26\n");
+        CHECK_EQ_INT(config_load(NULL, main_path, dropins, &c, &err), 0);
+        CHECK_EQ_INT(c.backoff_initial_usec, 25500000);
+        CHECK_EQ_INT(c.backoff_max_usec, 26000000);
+
+        /* config_parse_file alone does no cross check (one file of several) */
+        {
+                Config t;
+
+                config_init(&t);
+                CHECK_EQ_INT(config_parse_file(&t, main_path, &err), 0);
+                fake_write(tmp, "bo/lone.conf", "[Offline]\nBackoffMaxSec=1\n");
+                CHECK_EQ_INT(
+                    config_parse_file(&t, tmp_path("bo/lone.conf", path, sizeof(path)), &err), 0);
+                config_free(&t);
+        }
+        config_free(&c);
+}
+
+static void test_reload_keeps_old(void)
+{
+        ConfigError err;
+        Config c, saved;
+        char path[PATH_MAX];
+        char buf[64];
+
+        fake_write(tmp, "reload.conf",
+                   "[Daemon]\nTickSec=7\n[Policy]\nExcludeBlocks=1-3\n[Metrics]\nTextFile=/x\n");
+        config_init(&c);
+        CHECK_EQ_INT(config_load(tmp_path("reload.conf", path, sizeof(path)), NULL, NULL, &c, &err),
+                     0);
+        CHECK_EQ_INT(config_copy(&c, &saved), 0);
+
+        /* a bad file, even one whose first lines are good, changes nothing */
+        fake_write(tmp, "reload.conf",
+                   "[Daemon]\nTickSec=1\n[Policy]\nExcludeBlocks=5\n[Metrics]\nTextFile=/y\n"
+                   "[Daemon]\nDryRun=perhaps\n");
+        CHECK_EQ_INT(config_load(path, NULL, NULL, &c, &err), -EINVAL);
+        CHECK_EQ_INT(err.line, 8);
+        CHECK_CONTAINS(err.reason, "DryRun=perhaps");
+        CHECK(config_equal(&c, &saved));
+        CHECK_EQ_INT(c.tick_usec, 7000000);
+        CHECK_EQ_STR(indexset_format(&c.exclude_blocks, buf, sizeof(buf)), "1-3");
+        CHECK_EQ_STR(c.metrics_textfile, "/x");
+
+        /* a good one replaces it (the old sets and path are freed: valgrind) */
+        fake_write(tmp, "reload.conf", "[Policy]\nExcludeBlocks=9\n");
+        CHECK_EQ_INT(config_load(path, NULL, NULL, &c, &err), 0);
+        CHECK(!config_equal(&c, &saved));
+        CHECK_EQ_STR(indexset_format(&c.exclude_blocks, buf, sizeof(buf)), "9");
+        CHECK(c.metrics_textfile == NULL);
+        CHECK_EQ_INT(c.tick_usec, 2000000);
+        CHECK_EQ_STR(err.reason, ""); /* cleared on success */
+
+        config_free(&c);
+        config_free(&saved);
+}
+
+static void test_copy_equal(void)
+{
+        ConfigError err;
+        Config a, b, d;
+        char buf[64];
+
+        CHECK_EQ_INT(parse_text("copy.conf",
+                                "[Policy]\nExcludeBlocks=0-7,12\nDestinationNodes=1\n"
+                                "[Metrics]\nTextFile=/run/m.prom\n",
+                                &a, &err),
+                     0);
+        CHECK_EQ_INT(config_copy(&a, &b), 0);
+        CHECK(config_equal(&a, &b));
+        CHECK(a.exclude_blocks.ranges != b.exclude_blocks.ranges);
+        CHECK(a.destination_nodes.ranges != b.destination_nodes.ranges);
+        CHECK(a.metrics_textfile != b.metrics_textfile);
+        config_free(&a); /* b must survive it */
+        CHECK_EQ_STR(indexset_format(&b.exclude_blocks, buf, sizeof(buf)), "0-7,12");
+        CHECK_EQ_STR(indexset_format(&b.destination_nodes, buf, sizeof(buf)), "1");
+        CHECK_EQ_STR(b.metrics_textfile, "/run/m.prom");
+
+        /* each field matters to config_equal */
+        config_init(&d);
+        CHECK(!config_equal(&b, &d));
+        CHECK_EQ_INT(config_copy(&d, &a), 0);
+        CHECK(config_equal(&a, &d));
+        a.psi_some_avg10 = 11;
+        CHECK(!config_equal(&a, &d));
+        a.psi_some_avg10 = d.psi_some_avg10;
+        a.online_all_on_exit = true;
+        CHECK(!config_equal(&a, &d));
+        a.online_all_on_exit = false;
+        a.migrate_batch_pages++;
+        CHECK(!config_equal(&a, &d));
+        a.migrate_batch_pages--;
+        a.max_evacuations_per_tick++;
+        CHECK(!config_equal(&a, &d));
+        a.max_evacuations_per_tick--;
+        CHECK(config_equal(&a, &d));
+        config_free(&a);
+        config_free(&b);
+        config_free(&d);
+
+        /* keys: listed, known, and past the end is -ERANGE */
+        {
+                const char *s, *k;
+
+                CHECK_EQ_INT(config_key_count(), 17);
+                CHECK_EQ_INT(config_key_get(0, &s, &k), 0);
+                CHECK_EQ_STR(s, "Daemon");
+                CHECK_EQ_STR(k, "TickSec");
+                CHECK_EQ_INT(config_key_get(config_key_count(), &s, &k), -ERANGE);
+        }
+}
+
+static void test_error_format(void)
+{
+        ConfigError e = {.path = "/etc/mempowerd/mempowerd.conf", .line = 12};
+        char buf[256];
+
+        snprintf(e.reason, sizeof(e.reason), "TickSec=abc: not a number");
+        CHECK_EQ_INT(config_error_format(&e, buf, sizeof(buf)), 0);
+        CHECK_EQ_STR(buf, "/etc/mempowerd/mempowerd.conf:12: TickSec=abc: not a number");
+
+        e.line = 0;
+        snprintf(e.reason, sizeof(e.reason), "cannot open: Permission denied");
+        CHECK_EQ_INT(config_error_format(&e, buf, sizeof(buf)), 0);
+        CHECK_EQ_STR(buf, "/etc/mempowerd/mempowerd.conf: cannot open: Permission denied");
+
+        e.path[0] = '\0';
+        CHECK_EQ_INT(config_error_format(&e, buf, sizeof(buf)), 0);
+        CHECK_EQ_STR(buf, "cannot open: Permission denied");
+
+        CHECK_EQ_INT(config_error_format(&e, buf, 7), -ENOBUFS);
+        CHECK_EQ_STR(buf, "cannot");
+        CHECK_EQ_INT(config_error_format(&e, buf, 0), -ENOBUFS);
+
+        /* what a real failure looks like end to end */
+        {
+                Config c;
+                ConfigError err;
+                char expect[PATH_MAX + 64];
+
+                CHECK_EQ_INT(parse_text("fmt.conf", "[Daemon]\n\nTickSec=abc\n", &c, &err),
+                             -EINVAL);
+                snprintf(expect, sizeof(expect), "%s/fmt.conf:3: TickSec=abc: not a number", tmp);
+                CHECK_EQ_INT(config_error_format(&err, buf, sizeof(buf)), 0);
+                CHECK_EQ_STR(buf, expect);
+                config_free(&c);
+        }
+}
+
+static void test_reserve_pages(void)
+{
+        Config c;
+
+        config_init(&c);
+        /* 4 GiB: 5% = 204.8 MiB < 256 MiB */
+        CHECK_EQ_INT(config_reserve_pages(&c, 4ULL << 20, 4096), 256 * 256);
+        /* 64 GiB: 5% = 3276.8 MiB > 256 MiB, rounded up to whole pages */
+        CHECK_EQ_INT(config_reserve_pages(&c, 64ULL << 20, 4096), (64ULL << 30) / 20 / 4096 + 1);
+        c.reserve_percent = 0;
+        CHECK_EQ_INT(config_reserve_pages(&c, 64ULL << 20, 4096), 65536);
+        c.reserve_mib = 0;
+        CHECK_EQ_INT(config_reserve_pages(&c, 64ULL << 20, 4096), 0);
+        c.reserve_percent = 50;
+        CHECK_EQ_INT(config_reserve_pages(&c, 1024, 4096), 128);
+        CHECK_EQ_INT(config_reserve_pages(&c, 1024, 65536), 8); /* 512 KiB in 64 KiB pages */
+        CHECK_EQ_INT(config_reserve_pages(&c, 1024, 0), 0);
+        c.reserve_percent = 0;
+        c.reserve_mib = 1;
+        CHECK_EQ_INT(config_reserve_pages(&c, 1024, 3 << 20), 1); /* rounded up */
+        config_free(&c);
+}
+
+/* conf/mempowerd.conf, with its "#Key=" lines uncommented, must set every key
+ * exactly once to the compiled-in default. */
+static void test_shipped_conf_matches_defaults(void)
+{
+        char src[PATH_MAX], line[1024], path[PATH_MAX];
+        FILE *in, *out;
+        unsigned n_keys = 0;
+        ConfigError err;
+        Config c, d;
+        int r;
+
+        snprintf(src, sizeof(src), "%s/../../conf/mempowerd.conf", fixtures_dir());
+        in = fopen(src, "re");
+        CHECK(in != NULL);
+        if (!in) {
+                fprintf(stderr, "  %s: %s\n", src, strerror(errno));
+                return;
+        }
+        out = fopen(tmp_path("uncommented.conf", path, sizeof(path)), "we");
+        CHECK(out != NULL);
+        if (!out) {
+                fclose(in);
+                return;
+        }
+        while (fgets(line, sizeof(line), in)) {
+                /* "#Key=value": a commented-out setting */
+                if (line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' && strchr(line, '=')) {
+                        fputs(line + 1, out);
+                        n_keys++;
+                } else
+                        fputs(line, out);
+        }
+        fclose(in);
+        fclose(out);
+
+        CHECK_EQ_INT(n_keys, config_key_count());
+        config_init(&d);
+        config_init(&c);
+        r = config_parse_file(&c, path, &err);
+        CHECK_EQ_INT(r, 0);
+        if (r < 0)
+                fprintf(stderr, "  %s:%u: %s\n", src, err.line, err.reason);
+        CHECK(config_equal(&c, &d));
+        config_free(&c);
+
+        /* and the shipped file as it is parses too (all comments) */
+        config_init(&c);
+        CHECK_EQ_INT(config_parse_file(&c, src, &err), 0);
+        CHECK(config_equal(&c, &d));
+        config_free(&c);
+        config_free(&d);
+}
+
+/* man/mempowerd.conf.5 documents every key and section. */
+static void test_man_page_lists_keys(void)
+{
+        char path[PATH_MAX], *text;
+        FILE *f;
+        long size;
+
+        snprintf(path, sizeof(path), "%s/../../man/mempowerd.conf.5", fixtures_dir());
+        f = fopen(path, "re");
+        CHECK(f != NULL);
+        if (!f)
+                return;
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        text = calloc(1, (size_t)size + 1);
+        if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
+                CHECK(false);
+                free(text);
+                fclose(f);
+                return;
+        }
+        fclose(f);
+        for (size_t i = 0; i < config_key_count(); i++) {
+                const char *s, *k;
+                char needle[128];
+
+                config_key_get(i, &s, &k);
+                snprintf(needle, sizeof(needle), "%s=", k);
+                CHECK_CONTAINS(text, needle);
+                snprintf(needle, sizeof(needle), "[%s]", s);
+                CHECK_CONTAINS(text, needle);
+        }
+        free(text);
+}
+
 int main(void)
 {
-        fprintf(stderr, "not written yet\n");
-        return 77;
+        tmp = tmpdir_make();
+
+        test_defaults();
+        test_full_file();
+        test_values();
+        test_errors();
+        test_file_errors();
+        test_load();
+        test_backoff_cross_check();
+        test_reload_keeps_old();
+        test_copy_equal();
+        test_error_format();
+        test_reserve_pages();
+        test_shipped_conf_matches_defaults();
+        test_man_page_lists_keys();
+
+        tmpdir_remove(tmp);
+        return test_summary("test-config");
 }
