@@ -1,7 +1,729 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <stdio.h>
+/* pagemap: the maps parser on good and hostile lines, the locator on fake
+ * procfs trees, and the locator on this process's own pages in the live
+ * procfs (as root). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/kernel-page-flags.h>
+
+#include "pagemap.h"
+#include "roots.h"
+#include "testutil.h"
+#include "util.h"
+
+#define PRESENT (UINT64_C(1) << 63)
+#define SWAPPED (UINT64_C(1) << 62)
+#define KPF(b)  (UINT64_C(1) << (b))
+
+static uint64_t page_size;
+
+/* ---- the parser -------------------------------------------------------- */
+
+static bool path_eq(const MapsEntry *e, const char *s)
+{
+        return e->path && e->path_len == strlen(s) && memcmp(e->path, s, e->path_len) == 0;
+}
+
+/* Parse a heap copy of exactly the line's length, so valgrind sees reads
+ * past its end. */
+static int parse(const char *line, MapsEntry *e)
+{
+        size_t l = strlen(line);
+        char *copy = malloc(l + 1);
+        int r;
+
+        memcpy(copy, line, l + 1);
+        r = maps_parse_line(copy, e);
+        /* path points into copy: keep tests on it meaningful by re-pointing. */
+        if (r == 0 && e->path)
+                e->path = line + (e->path - copy);
+        free(copy);
+        return r;
+}
+
+static void test_parse_good(void)
+{
+        MapsEntry e;
+
+        CHECK_EQ_INT(parse("00400000-00452000 r-xp 00001000 08:02 173521      "
+                           "/usr/bin/dbus-daemon",
+                           &e),
+                     0);
+        CHECK_EQ_INT(e.start, 0x400000);
+        CHECK_EQ_INT(e.end, 0x452000);
+        CHECK_EQ_STR(e.perms, "r-xp");
+        CHECK_EQ_INT(e.offset, 0x1000);
+        CHECK_EQ_INT(e.dev_major, 8);
+        CHECK_EQ_INT(e.dev_minor, 2);
+        CHECK_EQ_INT(e.inode, 173521);
+        CHECK(path_eq(&e, "/usr/bin/dbus-daemon"));
+        CHECK(!e.deleted);
+        CHECK(maps_entry_is_migratable(&e));
+
+        /* Anonymous, with and without the kernel's trailing blank. */
+        CHECK_EQ_INT(parse("7f2c0a000000-7f2c0a021000 rw-p 00000000 00:00 0 ", &e), 0);
+        CHECK(e.path == NULL);
+        CHECK_EQ_INT(e.path_len, 0);
+        CHECK_EQ_INT(parse("7f2c0a000000-7f2c0a021000 rw-p 00000000 00:00 0", &e), 0);
+        CHECK(e.path == NULL);
+        CHECK_EQ_INT(parse("7f2c0a000000-7f2c0a021000 rw-p 00000000 00:00 0\n", &e), 0);
+        CHECK(e.path == NULL);
+        CHECK(maps_entry_is_migratable(&e));
+
+        /* Names with blanks and parentheses, as earlyoom's "foo) Z". */
+        CHECK_EQ_INT(parse("1000-2000 rw-s 00000000 00:05 7  /tmp/foo) Z\nnext line", &e), 0);
+        CHECK(path_eq(&e, "/tmp/foo) Z"));
+        CHECK_EQ_STR(e.perms, "rw-s");
+        CHECK_EQ_INT(parse("1000-2000 r--p 00000000 fd:01 99 /home/a b/c  d.so", &e), 0);
+        CHECK(path_eq(&e, "/home/a b/c  d.so"));
+        CHECK_EQ_INT(e.dev_major, 0xfd);
+
+        /* Deleted files: the suffix is taken off, the flag set. */
+        CHECK_EQ_INT(parse("1000-2000 rw-s 00000000 00:01 1024 /dev/shm/x (deleted)", &e), 0);
+        CHECK(e.deleted);
+        CHECK(path_eq(&e, "/dev/shm/x"));
+        CHECK_EQ_INT(parse("1000-2000 rw-s 00000000 00:01 1 /memfd:a (deleted) (deleted)", &e), 0);
+        CHECK(e.deleted);
+        CHECK(path_eq(&e, "/memfd:a (deleted)"));
+        CHECK_EQ_INT(parse("1000-2000 rw-s 00000000 00:01 1  (deleted)", &e), 0);
+        CHECK(!e.deleted); /* a file named "(deleted)": nothing before the suffix */
+        CHECK(path_eq(&e, "(deleted)"));
+
+        /* Special mappings. */
+        CHECK_EQ_INT(parse("7ffd1000-7ffd3000 r-xp 00000000 00:00 0   [vdso]", &e), 0);
+        CHECK(!maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("7ffd1000-7ffd3000 r--p 00000000 00:00 0   [vvar]", &e), 0);
+        CHECK(!maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("7ffd1000-7ffd3000 r--p 00000000 00:00 0   [vvar_vclock]", &e), 0);
+        CHECK(!maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(
+            parse("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]", &e), 0);
+        CHECK_EQ_INT(e.end, 0xffffffffff601000);
+        CHECK(!maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("1000-2000 rw-p 00000000 00:00 0   [heap]", &e), 0);
+        CHECK(maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("1000-2000 rw-p 00000000 00:00 0   [stack]", &e), 0);
+        CHECK(maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("1000-2000 rw-p 00000000 00:00 0   [anon:[vdso]]", &e), 0);
+        CHECK(maps_entry_is_migratable(&e));
+        CHECK_EQ_INT(parse("1000-2000 r-xp 00000000 00:00 0   /tmp/[vdso]", &e), 0);
+        CHECK(maps_entry_is_migratable(&e));
+        CHECK(!maps_entry_is_migratable(NULL));
+}
+
+static void test_parse_hostile(void)
+{
+        static const char *const bad[] = {
+            "",
+            "\n",
+            "hello world",
+            "1000-2000",
+            "1000-2000 ",
+            "1000-2000 rw-p",
+            "1000-2000 rw-p 0",
+            "1000-2000 rw-p 0 00:00",
+            "1000-2000 rw-p 0 00:00 ",
+            "1000-2000 rw-p 0 0000 0",
+            "1000-2000 rw-p 0 00:00 x",
+            "1000-2000 rw-p 0 00:00 12x /a", /* junk glued to the inode */
+            "1000-2000 rwxq 0 00:00 0",      /* bad share flag */
+            "1000-2000 RW-P 0 00:00 0",      /* case */
+            "1000-2000 rw-pp 0 00:00 0",
+            "1000-2000  rw-p 0 00:00 0", /* two blanks */
+            "2000-1000 rw-p 0 00:00 0",  /* start above end */
+            "2000-2000 rw-p 0 00:00 0",  /* empty */
+            "-2000 rw-p 0 00:00 0",
+            "1000 -2000 rw-p 0 00:00 0",
+            "+1000-2000 rw-p 0 00:00 0",
+            "10000000000000000-20000000000000000 rw-p 0 00:00 0", /* 17 digits */
+            "1000-2000 rw-p 0 100000000:00 0",                    /* major beyond 32 bits */
+            "1000-2000 rw-p 0 00:00 99999999999999999999",        /* inode overflow */
+            "1000-2000 rw-p 0 00:00 -1",
+            "1000-2000\trw-p 0 00:00 0",
+            "1000-2000 rw-p 0 00:00 0\t/a",
+            "\xff\xfe-\x01 garbage",
+        };
+        MapsEntry e = {.start = 4242};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r = parse(bad[i], &e);
+
+                if (r != -EINVAL)
+                        fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+                CHECK_EQ_INT(r, -EINVAL);
+        }
+        CHECK_EQ_INT(e.start, 4242); /* untouched */
+        CHECK_EQ_INT(maps_parse_line(NULL, &e), -EINVAL);
+
+        /* Every prefix of a good line parses or is refused, never overruns. */
+        {
+                const char *good = "7f2c0a000000-7f2c0a021000 rw-p 00000000 08:02 173521   "
+                                   "/usr/lib/x (deleted)";
+                size_t l = strlen(good);
+                unsigned ok = 0;
+
+                for (size_t n = 0; n <= l; n++) {
+                        char *s = strndup(good, n);
+
+                        if (maps_parse_line(s, &e) == 0)
+                                ok++;
+                        free(s);
+                }
+                /* From the first digit of the inode on. */
+                CHECK_EQ_INT(ok, l - strlen("7f2c0a000000-7f2c0a021000 rw-p 00000000 08:02 1") + 1);
+        }
+
+        /* Random bytes, for the sanitizers and valgrind. */
+        {
+                unsigned seed = 12345;
+
+                for (int i = 0; i < 20000; i++) {
+                        char buf[96];
+                        size_t n = (size_t)(rand_r(&seed) % (int)sizeof(buf));
+
+                        for (size_t j = 0; j < n; j++) {
+                                static const char alphabet[] = "0123456789abcdef- :rwxps/[]()\n\t";
+                                int c = rand_r(&seed);
+
+                                buf[j] = (c & 1) ? alphabet[(c >> 1) % (sizeof(alphabet) - 1)]
+                                                 : (char)(c >> 8);
+                        }
+                        buf[n] = '\0';
+                        (void)parse(buf, &e);
+                }
+                CHECK(true);
+        }
+}
+
+/* ---- fake trees -------------------------------------------------------- */
+
+typedef struct FakePagemap {
+        uint64_t *e;
+        size_t n;
+} FakePagemap;
+
+static void pm_set(FakePagemap *pm, uint64_t vpage, uint64_t entry)
+{
+        if (vpage >= pm->n) {
+                size_t n = (size_t)vpage + 1;
+
+                pm->e = realloc(pm->e, n * 8);
+                memset(pm->e + pm->n, 0, (n - pm->n) * 8);
+                pm->n = n;
+        }
+        pm->e[vpage] = entry;
+}
+
+static void pm_write(FakePagemap *pm, const char *root, const char *pid)
+{
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "%s/pagemap", pid);
+        fake_write_bytes(root, rel, pm->e, pm->n * 8);
+        free(pm->e);
+        *pm = (FakePagemap){};
+}
+
+static void maps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, const char *rest)
+{
+        size_t l = strlen(buf);
+
+        snprintf(buf + l, size - l, "%08" PRIx64 "-%08" PRIx64 " %s\n", vpage * page_size,
+                 (vpage + npages) * page_size, rest);
+}
+
+static int open_dir(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0) {
+                perror(path);
+                exit(99);
+        }
+        return fd;
+}
+
+static bool has(const PageLocations *l, pid_t pid, uint64_t addr)
+{
+        for (size_t i = 0; i < l->n_items; i++)
+                if (l->items[i].pid == pid && l->items[i].addr == addr)
+                        return true;
+        return false;
+}
+
+#define R0 UINT64_C(0x1000) /* the fake block: PFNs [0x1000, 0x1010) */
+
+static void build_tree(const char *root)
+{
+        char maps[2048] = "";
+        FakePagemap pm = {};
+
+        /* PID 100: a bit of everything. */
+        maps_add(maps, sizeof(maps), 1, 4, "rw-p 00000000 00:00 0 ");
+        maps_add(maps, sizeof(maps), 0x10, 2, "r--p 00000000 08:01 1234   /usr/lib/with space.so");
+        strcat(maps, "garbage line that is not a mapping\n");
+        maps_add(maps, sizeof(maps), 0x20, 1, "r-xp 00000000 00:00 0      [vdso]");
+        maps_add(maps, sizeof(maps), 0x30, 1, "rw-p 00000000 00:05 77     /tmp/foo) Z (deleted)");
+        fake_write(root, "100/maps", maps);
+        pm_set(&pm, 1, PRESENT | (R0 + 0));
+        pm_set(&pm, 2, PRESENT | 0x5000);                         /* outside */
+        pm_set(&pm, 3, SWAPPED | (R0 + 9));                       /* swapped: the bits are no PFN */
+        pm_set(&pm, 4, PRESENT | (UINT64_C(1) << 55) | (R0 + 1)); /* soft-dirty bit */
+        pm_set(&pm, 0x10, PRESENT | (UINT64_C(1) << 61) | (R0 + 2));
+        pm_set(&pm, 0x11, PRESENT | (R0 + 0x10)); /* one past the end */
+        pm_set(&pm, 0x20, PRESENT | (R0 + 3));    /* in [vdso]: skipped */
+        pm_set(&pm, 0x30, PRESENT | (R0 + 4));
+        pm_write(&pm, root, "100");
+
+        /* PID 7: one page; sorts before 100. */
+        maps[0] = '\0';
+        maps_add(maps, sizeof(maps), 1, 1, "rw-p 00000000 00:00 0");
+        fake_write(root, "7/maps", maps);
+        pm_set(&pm, 1, PRESENT | (R0 + 5));
+        pm_write(&pm, root, "7");
+
+        /* PID 200: exited between readdir and open: maps, no pagemap. */
+        fake_write(root, "200/maps", maps);
+
+        /* PID 300: a kernel thread: empty maps, and opening pagemap would
+         * fail with ESRCH (here: it does not exist). */
+        fake_write(root, "300/maps", "");
+
+        /* PID 500: exited after open: pagemap reads nothing. */
+        fake_write(root, "500/maps", maps);
+        fake_write(root, "500/pagemap", "");
+
+        /* Not processes. */
+        fake_write(root, "self/maps", maps);
+        fake_write(root, "123abc/maps", maps);
+        fake_write(root, "0123/maps", maps);
+        fake_write(root, "sys/kernel/x", "1\n");
+        fake_write(root, "999", "a file, not a directory\n");
+        fake_write(root, "meminfo", "MemTotal: 1 kB\n");
+}
+
+static void test_fake_tree(void)
+{
+        char *root = tmpdir_make();
+        PageLocations l = {}, acc = {};
+        int fd, r;
+
+        build_tree(root);
+        fd = open_dir(root);
+
+        r = pagemap_locate_range(fd, -1, R0, 16, 0, &l);
+        CHECK_EQ_INT(r, 5);
+        CHECK_EQ_INT(l.n_items, 5);
+        CHECK_EQ_INT(l.pages_found, 5);
+        CHECK_EQ_INT(l.processes_scanned, 3); /* 7, 100, 300 */
+        CHECK_EQ_INT(l.processes_gone, 2);    /* 200, 500 */
+        CHECK_EQ_INT(l.processes_denied, 0);
+        CHECK_EQ_INT(page_locations_skipped(&l), 2);
+        CHECK(l.pagemap_bytes >= 8 * (4 + 2 + 1 + 1));
+        if (l.n_items == 5) {
+                CHECK_EQ_INT(l.items[0].pid, 7);
+                CHECK_EQ_INT(l.items[0].addr, 1 * page_size);
+                CHECK_EQ_INT(l.items[1].pid, 100);
+                CHECK_EQ_INT(l.items[1].addr, 1 * page_size);
+                CHECK_EQ_INT(l.items[2].addr, 4 * page_size);
+                CHECK_EQ_INT(l.items[3].addr, 0x10 * page_size);
+                CHECK_EQ_INT(l.items[4].pid, 100);
+                CHECK_EQ_INT(l.items[4].addr, 0x30 * page_size);
+        }
+        page_locations_free(&l);
+        CHECK(l.items == NULL && l.n_items == 0 && l.processes_scanned == 0);
+        page_locations_free(NULL);
+
+        /* A narrower range. */
+        r = pagemap_locate_range(fd, -1, R0 + 2, 3, 0, &l);
+        CHECK_EQ_INT(r, 2);
+        CHECK(has(&l, 100, 0x10 * page_size));
+        CHECK(has(&l, 100, 0x30 * page_size));
+        page_locations_free(&l);
+
+        /* Nothing there. */
+        r = pagemap_locate_range(fd, -1, 0x9000, 32768, 0, &l);
+        CHECK_EQ_INT(r, 0);
+        CHECK_EQ_INT(l.processes_scanned, 3);
+        page_locations_free(&l);
+
+        /* One process at a time. */
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 100, -1, R0, 16, &acc), 4);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 7, -1, R0, 16, &acc), 1);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 200, -1, R0, 16, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 500, -1, R0, 16, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 4242, -1, R0, 16, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 300, -1, R0, 16, &acc), 0);
+        CHECK_EQ_INT(acc.n_items, 5);
+        CHECK_EQ_INT(acc.processes_scanned, 3);
+        page_locations_free(&acc);
+
+        /* Bad ranges and arguments; ret untouched. */
+        l.processes_scanned = 99;
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 0, 0, &l), -EINVAL);
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, UINT64_C(1) << 55, 1, 0, &l), -EINVAL);
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, (UINT64_C(1) << 55) - 1, 2, 0, &l), -EINVAL);
+        CHECK_EQ_INT(pagemap_locate_range(-1, -1, R0, 16, 0, &l), -EINVAL);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 0, -1, R0, 16, &acc), -EINVAL);
+        CHECK_EQ_INT(l.processes_scanned, 99);
+
+        close(fd);
+        tmpdir_remove(root);
+}
+
+/* Without CAP_SYS_ADMIN every PFN reads 0: an error, not "nothing here". */
+static void test_fake_hidden_pfns(void)
+{
+        char *root = tmpdir_make();
+        char maps[256] = "";
+        FakePagemap pm = {};
+        PageLocations l = {.processes_scanned = 99}, acc = {};
+        int fd;
+
+        maps_add(maps, sizeof(maps), 1, 3, "rw-p 00000000 00:00 0");
+        fake_write(root, "400/maps", maps);
+        pm_set(&pm, 1, PRESENT);
+        pm_set(&pm, 3, PRESENT | SWAPPED);
+        pm_write(&pm, root, "400");
+        /* Not present at all: no verdict possible, just empty. */
+        fake_write(root, "401/maps", maps);
+        pm_set(&pm, 3, SWAPPED | 0x1234);
+        pm_write(&pm, root, "401");
+        fd = open_dir(root);
+
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 400, -1, 0, 16, &acc), -EPERM);
+        CHECK_EQ_INT(acc.n_items, 0);
+        CHECK_EQ_INT(acc.processes_scanned, 0);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 401, -1, 0, 16, &acc), 0);
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, 0, 16, 0, &l), -EPERM);
+        CHECK_EQ_INT(l.processes_scanned, 99);
+        page_locations_free(&acc);
+
+        close(fd);
+        tmpdir_remove(root);
+}
+
+static void test_fake_skip_self(void)
+{
+        char *root = tmpdir_make();
+        char maps[256] = "", self[16];
+        FakePagemap pm = {};
+        PageLocations l = {};
+        int fd;
+
+        snprintf(self, sizeof(self), "%d", (int)getpid());
+        maps_add(maps, sizeof(maps), 2, 1, "rw-p 00000000 00:00 0");
+        fake_write(root, "1/maps", maps);
+        pm_set(&pm, 2, PRESENT | R0);
+        pm_write(&pm, root, "1");
+        snprintf(maps, sizeof(maps), "%s/maps", self);
+        fake_write(root, maps, "00002000-00003000 rw-p 00000000 00:00 0\n");
+        pm_set(&pm, 2, PRESENT | (R0 + 1));
+        pm_write(&pm, root, self);
+        fd = open_dir(root);
+
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 2, 0, &l), 2);
+        CHECK(has(&l, getpid(), 2 * page_size));
+        page_locations_free(&l);
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 2, PAGEMAP_LOCATE_SKIP_SELF, &l), 1);
+        CHECK(has(&l, 1, 2 * page_size));
+        CHECK_EQ_INT(l.processes_scanned, 1);
+        page_locations_free(&l);
+
+        close(fd);
+        tmpdir_remove(root);
+}
+
+/* Large folios and the zero page, with a fake kpageflags file. */
+#define R1 UINT64_C(0x2000) /* block [0x2000, 0x2040) */
+
+static void test_fake_folios(void)
+{
+        char *root = tmpdir_make();
+        char maps[256] = "", path[512];
+        FakePagemap pm = {};
+        uint64_t *kpf;
+        size_t kpf_n = (size_t)R1 + 0x40;
+        PageLocations l = {};
+        int fd, kfd;
+        uint64_t thp = KPF(KPF_THP) | KPF(KPF_LRU) | KPF(KPF_ANON) | KPF(KPF_MMAP);
+
+        kpf = calloc(kpf_n, 8);
+        /* A 4-page folio inside the block, mapped at 0x100..0x103. */
+        kpf[R1 + 8] = thp | KPF(KPF_COMPOUND_HEAD);
+        for (int i = 9; i < 12; i++)
+                kpf[R1 + i] = thp | KPF(KPF_COMPOUND_TAIL);
+        /* The zero page at 0x104 (read-only anon page never written). */
+        kpf[R1 + 0x10] = KPF(KPF_ZERO_PAGE) | (UINT64_C(1) << 32);
+        /* An ordinary page at 0x105. */
+        kpf[R1 + 0x11] = KPF(KPF_LRU) | KPF(KPF_ANON);
+        /* A folio straddling the block's start: head 0x1ffe (outside), tails
+         * 0x1fff (outside), 0x2000 and 0x2001 (inside), mapped at 0x106..0x109. */
+        kpf[R1 - 2] = thp | KPF(KPF_COMPOUND_HEAD);
+        kpf[R1 - 1] = thp | KPF(KPF_COMPOUND_TAIL);
+        kpf[R1 + 0] = thp | KPF(KPF_COMPOUND_TAIL);
+        kpf[R1 + 1] = thp | KPF(KPF_COMPOUND_TAIL);
+        /* A tail mapped alone at 0x10c (its head not mapped here). */
+        kpf[R1 + 0x20] = thp | KPF(KPF_COMPOUND_TAIL);
+        /* Two adjacent folios mapped back to back at 0x10d..0x110: two heads. */
+        kpf[R1 + 0x30] = thp | KPF(KPF_COMPOUND_HEAD);
+        kpf[R1 + 0x31] = thp | KPF(KPF_COMPOUND_TAIL);
+        kpf[R1 + 0x32] = thp | KPF(KPF_COMPOUND_HEAD);
+        kpf[R1 + 0x33] = thp | KPF(KPF_COMPOUND_TAIL);
+        fake_write_bytes(root, "kpageflags", kpf, kpf_n * 8);
+        free(kpf);
+
+        maps_add(maps, sizeof(maps), 0x100, 0x20, "rw-p 00000000 00:00 0");
+        fake_write(root, "10/maps", maps);
+        for (int i = 0; i < 4; i++)
+                pm_set(&pm, 0x100 + i, PRESENT | (R1 + 8 + i));
+        pm_set(&pm, 0x104, PRESENT | (R1 + 0x10));
+        pm_set(&pm, 0x105, PRESENT | (R1 + 0x11));
+        for (int i = 0; i < 4; i++)
+                pm_set(&pm, 0x106 + i, PRESENT | (R1 - 2 + i));
+        pm_set(&pm, 0x10c, PRESENT | (R1 + 0x20));
+        for (int i = 0; i < 4; i++)
+                pm_set(&pm, 0x10d + i, PRESENT | (R1 + 0x30 + i));
+        pm_write(&pm, root, "10");
+
+        fd = open_dir(root);
+        snprintf(path, sizeof(path), "%s/kpageflags", root);
+        kfd = open(path, O_RDONLY | O_CLOEXEC);
+        CHECK(kfd >= 0);
+
+        CHECK_EQ_INT(pagemap_locate_range(fd, kfd, R1, 0x40, 0, &l), 6);
+        CHECK(has(&l, 10, 0x100 * page_size)); /* the folio's head only */
+        CHECK(!has(&l, 10, 0x101 * page_size));
+        CHECK(!has(&l, 10, 0x104 * page_size)); /* zero page */
+        CHECK(has(&l, 10, 0x105 * page_size));
+        CHECK(has(&l, 10, 0x106 * page_size)); /* head outside the block, its address */
+        CHECK(!has(&l, 10, 0x108 * page_size));
+        CHECK(has(&l, 10, 0x10c * page_size)); /* lone tail */
+        CHECK(has(&l, 10, 0x10d * page_size));
+        CHECK(has(&l, 10, 0x10f * page_size));
+        page_locations_free(&l);
+
+        /* Without kpageflags: every present page of the block. */
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R1, 0x40, 0, &l), 4 + 1 + 1 + 2 + 1 + 4);
+        CHECK(has(&l, 10, 0x104 * page_size));
+        CHECK(has(&l, 10, 0x108 * page_size));
+        page_locations_free(&l);
+
+        close(kfd);
+        close(fd);
+        tmpdir_remove(root);
+}
+
+/* A VMA larger than one read: entries are read in chunks of 64 Ki. */
+static void test_fake_chunks(void)
+{
+        char *root = tmpdir_make();
+        char maps[256] = "";
+        FakePagemap pm = {};
+        PageLocations l = {};
+        uint64_t n = PAGEMAP_CHUNK_ENTRIES * 2 + 10;
+        int fd;
+
+        maps_add(maps, sizeof(maps), 0, n, "rw-p 00000000 00:00 0");
+        fake_write(root, "33/maps", maps);
+        pm_set(&pm, 0, PRESENT | R0);
+        pm_set(&pm, PAGEMAP_CHUNK_ENTRIES - 1, PRESENT | (R0 + 1));
+        pm_set(&pm, PAGEMAP_CHUNK_ENTRIES, PRESENT | (R0 + 2));
+        pm_set(&pm, n - 1, PRESENT | (R0 + 3));
+        pm_write(&pm, root, "33");
+        fd = open_dir(root);
+
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 4, 0, &l), 4);
+        CHECK(has(&l, 33, (n - 1) * page_size));
+        CHECK(has(&l, 33, PAGEMAP_CHUNK_ENTRIES * page_size));
+        CHECK_EQ_INT(l.pagemap_bytes, n * 8);
+        page_locations_free(&l);
+
+        close(fd);
+        tmpdir_remove(root);
+}
+
+/* ---- the live procfs --------------------------------------------------- */
+
+static uint64_t own_pagemap_entry(int procfs_fd, const void *p)
+{
+        uint64_t e = 0;
+        int fd = openat(procfs_fd, "self/pagemap", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return 0;
+        if (pread(fd, &e, 8, (off_t)((uintptr_t)p / page_size * 8)) != 8)
+                e = 0;
+        close(fd);
+        return e;
+}
+
+static void test_live(void)
+{
+        const size_t size = 8u << 20;
+        const uint64_t block_pages = (128u << 20) / page_size;
+        Roots roots = ROOTS_NULL;
+        PageLocations l = {};
+        uint64_t e, pfn, start;
+        char *p;
+        int kfd, r;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "live pagemap: skipped, not root (PFNs need CAP_SYS_ADMIN)\n");
+                return;
+        }
+        if (roots_open(NULL, NULL, &roots) < 0) {
+                fprintf(stderr, "live pagemap: skipped, no procfs\n");
+                return;
+        }
+
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(p != MAP_FAILED);
+        if (p == MAP_FAILED)
+                goto out;
+        madvise(p, size, MADV_NOHUGEPAGE);
+        for (size_t i = 0; i < size; i += page_size)
+                p[i] = 1;
+
+        char *page = p + 1000 * page_size;
+        e = own_pagemap_entry(roots.procfs_fd, page);
+        CHECK(e & PRESENT);
+        pfn = e & ((UINT64_C(1) << 55) - 1);
+        CHECK(pfn != 0);
+        start = pfn - pfn % block_pages;
+
+        /* This process alone, without and with kpageflags. */
+        r = pagemap_locate_pid(roots.procfs_fd, getpid(), -1, start, block_pages, &l);
+        CHECK(r >= 1);
+        CHECK(has(&l, getpid(), (uintptr_t)page));
+        CHECK_EQ_INT(l.processes_scanned, 1);
+        CHECK(l.pagemap_bytes >= size / page_size * 8);
+        page_locations_free(&l);
+
+        kfd = openat(roots.procfs_fd, "kpageflags", O_RDONLY | O_CLOEXEC);
+        CHECK(kfd >= 0);
+        r = pagemap_locate_pid(roots.procfs_fd, getpid(), kfd, start, block_pages, &l);
+        CHECK(r >= 1);
+        CHECK(has(&l, getpid(), (uintptr_t)page));
+        page_locations_free(&l);
+
+        /* Every process. */
+        r = pagemap_locate_range(roots.procfs_fd, kfd, start, block_pages, 0, &l);
+        CHECK(r >= 1);
+        CHECK(has(&l, getpid(), (uintptr_t)page));
+        CHECK(l.processes_scanned >= 2);
+        fprintf(stderr,
+                "live pagemap: block at PFN 0x%" PRIx64 ": %zu pages in %" PRIu64
+                " processes (%" PRIu64 " gone, %" PRIu64 " denied), %" PRIu64
+                " KiB of pagemap read\n",
+                start, l.n_items, l.processes_scanned, l.processes_gone, l.processes_denied,
+                l.pagemap_bytes / 1024);
+        for (size_t i = 1; i < l.n_items; i++)
+                CHECK(l.items[i - 1].pid < l.items[i].pid ||
+                      (l.items[i - 1].pid == l.items[i].pid &&
+                       l.items[i - 1].addr < l.items[i].addr));
+        page_locations_free(&l);
+
+        r = pagemap_locate_range(roots.procfs_fd, kfd, start, block_pages, PAGEMAP_LOCATE_SKIP_SELF,
+                                 &l);
+        CHECK(r >= 0);
+        CHECK(!has(&l, getpid(), (uintptr_t)page));
+        page_locations_free(&l);
+
+        /* A THP, when the kernel gives one: reported once, by its head. */
+        {
+                const size_t huge = 2u << 20;
+                char *q = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+                char *h = (char *)(((uintptr_t)q + huge - 1) & ~(uintptr_t)(huge - 1));
+                uint64_t flags = 0, hpfn;
+
+                if (q != MAP_FAILED && madvise(h, huge, MADV_HUGEPAGE) == 0) {
+                        memset(h, 2, huge);
+                        hpfn = own_pagemap_entry(roots.procfs_fd, h) & ((UINT64_C(1) << 55) - 1);
+                        if (hpfn && pread(kfd, &flags, 8, (off_t)(hpfn * 8)) == 8 &&
+                            (flags & KPF(KPF_THP)) && (flags & KPF(KPF_COMPOUND_HEAD))) {
+                                size_t n = 0;
+
+                                start = hpfn - hpfn % block_pages;
+                                r = pagemap_locate_pid(roots.procfs_fd, getpid(), kfd, start,
+                                                       block_pages, &l);
+                                CHECK(r >= 1);
+                                for (size_t i = 0; i < l.n_items; i++)
+                                        if (l.items[i].addr >= (uintptr_t)h &&
+                                            l.items[i].addr < (uintptr_t)h + huge)
+                                                n++;
+                                CHECK_EQ_INT(n, 1);
+                                CHECK(has(&l, getpid(), (uintptr_t)h));
+                                fprintf(stderr,
+                                        "live pagemap: THP at PFN 0x%" PRIx64
+                                        " reported once, by its head\n",
+                                        hpfn);
+                                page_locations_free(&l);
+                        } else
+                                fprintf(stderr, "live pagemap: no THP given, THP case skipped\n");
+                }
+                if (q != MAP_FAILED)
+                        munmap(q, 2 * huge);
+        }
+
+        /* Without CAP_SYS_ADMIN: PFNs read 0 and the locator says so. */
+        {
+                pid_t child = fork();
+                int status = 0;
+
+                CHECK(child >= 0);
+                if (child == 0) {
+                        PageLocations c = {};
+
+                        /* Dumpable again, or our own /proc files stay root's. */
+                        if (setgid(65534) < 0 || setuid(65534) < 0 || prctl(PR_SET_DUMPABLE, 1) < 0)
+                                _exit(3);
+                        r = pagemap_locate_pid(roots.procfs_fd, getpid(), -1, start, block_pages,
+                                               &c);
+                        page_locations_free(&c);
+                        if (r != -EPERM) {
+                                fprintf(stderr, "unprivileged locate_pid: %d\n", r);
+                                _exit(1);
+                        }
+                        r = pagemap_locate_range(roots.procfs_fd, -1, start, block_pages, 0, &c);
+                        if (r != -EPERM)
+                                fprintf(stderr, "unprivileged locate_range: %d\n", r);
+                        _exit(r == -EPERM ? 0 : 2);
+                }
+                if (child > 0) {
+                        CHECK(waitpid(child, &status, 0) == child);
+                        CHECK(WIFEXITED(status));
+                        CHECK_EQ_INT(WEXITSTATUS(status), 0);
+                }
+        }
+
+        close(kfd);
+        munmap(p, size);
+out:
+        roots_close(&roots);
+}
+
 int main(void)
 {
-        fprintf(stderr, "not written yet\n");
-        return 77;
+        long ps = sysconf(_SC_PAGESIZE);
+
+        page_size = ps > 0 ? (uint64_t)ps : 4096;
+        test_parse_good();
+        test_parse_hostile();
+        test_fake_tree();
+        test_fake_hidden_pfns();
+        test_fake_skip_self();
+        test_fake_folios();
+        test_fake_chunks();
+        test_live();
+        return test_summary("test-pagemap");
 }
