@@ -43,6 +43,8 @@ int manager_new(Manager **ret)
         m->kpf_fd = -1;
         m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
         scansched_init(&m->sched);
+        m->evac.pipe_fd = -1;
+        m->evac.dest_node = -1;
         *ret = m;
         return 0;
 }
@@ -51,12 +53,16 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_evacuation_abort(m, "shutdown");
         manager_bus_close(m);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->uevent_source);
         memevents_free(m->memevents);
         sd_event_unref(m->event);
         blocktable_clear(&m->table);
+        handshake_free(&m->handshake);
+        free(m->backoffs);
+        indexset_free(&m->has_memory);
         free(m->nodes);
         free(m->scanbuf);
         if (m->kpf_fd >= 0)
@@ -91,7 +97,7 @@ static int manager_size_nodes(Manager *m)
         memset(n + m->n_nodes, 0, ((size_t)(max + 1) - m->n_nodes) * sizeof(*n));
         m->nodes = n;
         m->n_nodes = (size_t)(max + 1);
-        return 0;
+        return handshake_set_nodes(&m->handshake, m->n_nodes);
 }
 
 int manager_read_counters(Manager *m)
@@ -170,6 +176,13 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs)
         if (!m->scanbuf)
                 return log_error_errno(-ENOMEM, "Out of memory");
 
+        r = nodes_with_memory(m->roots.sysfs_fd, &m->has_memory);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read the nodes with memory, ignoring: %m");
+
+        r = handshake_init(&m->handshake, 0);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
         r = manager_size_nodes(m);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
@@ -195,6 +208,7 @@ static int manager_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
                                                     ", ignoring: %m",
                                                  b->index);
         }
+        b->was_empty = b->scanned_ns != 0 && page_usage_used(&b->usage) == 0;
         b->usage = u;
         b->usage_valid = true;
         b->scanned_ns = now_ns ? now_ns : 1;
@@ -223,34 +237,33 @@ int manager_count_all(Manager *m)
         return ret;
 }
 
+/* The node's "region 0": its lowest block, whatever its state. The table is
+ * sorted, so the first block of the node is it. */
+static bool manager_block_lowest_of_node(const Manager *m, const MemBlock *b)
+{
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].node == b->node)
+                        return m->table.blocks[i].index == b->index;
+        return false;
+}
+
 const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable)
 {
-        bool offlinable = false;
-        const char *why;
+        const Backoff *bo = b->index < m->n_backoffs ? &m->backoffs[b->index] : NULL;
+        OfflineVerdict v;
 
-        if (b->state == BLOCK_OFFLINE)
-                why = "offline";
-        else if (b->state == BLOCK_GOING_OFFLINE)
-                why = "going-offline";
-        else if (indexset_contains(&m->config.exclude_blocks, b->index))
-                why = "excluded";
-        else if (b->zones == 0)
-                why = "spans-zones";
-        else if (b->zones != ZONE_MOVABLE_BIT && b->zones != ZONE_NORMAL_BIT)
-                why = "kernel-dma-zone";
-        else if (!b->usage_valid)
-                why = "unknown-usage";
-        else if (b->usage.unmovable > 0)
-                why = "unmovable-pages";
-        else if (b->usage.hugetlb > 0)
-                why = "hugetlb";
-        else {
-                offlinable = true;
-                why = b->usage.movable > 0 ? "evacuate" : "offline";
+        if (manager_evacuating(m) && m->evac.index == b->index) {
+                if (ret_offlinable)
+                        *ret_offlinable = true;
+                return "evacuating";
         }
+        v = policy_check_offlinable(&m->config, b, manager_block_lowest_of_node(m, b), bo,
+                                    m->last_tick_ns / NSEC_PER_USEC);
         if (ret_offlinable)
-                *ret_offlinable = offlinable;
-        return why;
+                *ret_offlinable = v == OFFLINE_OK;
+        if (v == OFFLINE_OK)
+                return b->usage.movable > 0 ? "evacuate" : "offline";
+        return offline_verdict_to_string(v);
 }
 
 static void manager_notify_status(Manager *m)
@@ -268,6 +281,114 @@ static void manager_notify_status(Manager *m)
                    manager_dry_run(m) ? ", dry run" : "");
 }
 
+static void manager_update_pressure(Manager *m)
+{
+        MemSnapshot snap = {
+                .mem_total_kb = m->meminfo.total_kb,
+                .mem_available_kb = m->meminfo.available_kb,
+                .page_size = m->page_size,
+                .psi_valid = m->has_psi,
+                .psi_some_avg10 = m->psi.some.avg10,
+        };
+
+        (void)policy_check_pressure(&m->config, &snap, &m->pressure);
+}
+
+/* The handshake, then the consolidation sweep: what to evacuate next. */
+static void manager_decide(Manager *m)
+{
+        _cleanup_free_ HandshakeBlock *hb = NULL;
+        _cleanup_free_ HandshakeEvent *ev = NULL;
+        _cleanup_free_ uint64_t *node_free = NULL;
+        _cleanup_free_ bool *lowest = NULL;
+        _cleanup_free_ Backoff *bo = NULL;
+        uint64_t now_usec = m->last_tick_ns / NSEC_PER_USEC;
+        bool hold = m->paused || pressure_is_on(&m->pressure) || manager_evacuating(m);
+        size_t n = m->table.n, n_ev = handshake_max_events(&m->handshake);
+        int k;
+
+        hb = calloc(n ? n : 1, sizeof(*hb));
+        ev = calloc(n_ev ? n_ev : 1, sizeof(*ev));
+        node_free = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(*node_free));
+        lowest = calloc(n ? n : 1, sizeof(*lowest));
+        bo = calloc(n ? n : 1, sizeof(*bo));
+        if (!hb || !ev || !node_free || !lowest || !bo) {
+                log_error_errno(-ENOMEM, "Out of memory");
+                return;
+        }
+        policy_mark_lowest_of_node(m->table.blocks, n, lowest);
+        for (size_t i = 0; i < m->n_nodes; i++)
+                node_free[i] = m->nodes[i].present ? m->nodes[i].free_pages
+                                                   : HANDSHAKE_FREE_UNKNOWN;
+        for (size_t i = 0; i < n; i++) {
+                MemBlock *b = &m->table.blocks[i];
+                Backoff *bp = manager_backoff(m, b->index);
+
+                if (bp && b->usage_valid && backoff_observe(bp, &b->usage))
+                        log_debug("memory%" PRIu32 ": usage changed, no longer held", b->index);
+                bo[i] = bp ? *bp : BACKOFF_NULL;
+                hb[i] = (HandshakeBlock){
+                        .index = b->index,
+                        .node = b->node,
+                        .eligible = b->state == BLOCK_ONLINE && b->usage_valid &&
+                                    policy_is_target(&m->config, b, lowest[i]),
+                        .was_empty = b->was_empty,
+                        .usage = b->usage,
+                };
+                b->was_empty = false; /* a first use is seen once */
+        }
+
+        HandshakeInput in = {
+                .blocks = hb,
+                .n_blocks = n,
+                .node_free = node_free,
+                .n_nodes = m->n_nodes,
+                .hold = hold,
+        };
+        k = handshake_look(&m->handshake, &in, ev, n_ev);
+        for (int i = 0; i < k; i++) {
+                const HandshakeEvent *e = &ev[i];
+                MemBlock *b = blocktable_find(&m->table, e->block);
+                size_t pos = b ? (size_t)(b - m->table.blocks) : 0;
+
+                if (e->action == HANDSHAKE_NOTE) {
+                        log_info("memory%" PRIu32 ": first use noted (node %d)", e->block, e->node);
+                        continue;
+                }
+                if (e->action == HANDSHAKE_DROP) {
+                        log_debug("memory%" PRIu32 ": note dropped (%s)", e->block,
+                                  handshake_drop_to_string(e->reason));
+                        continue;
+                }
+                /* EVACUATE: the node freed memory since the first use. */
+                if (!b || policy_check_offlinable(&m->config, b, lowest[pos], &bo[pos],
+                                                  now_usec) != OFFLINE_OK ||
+                    !policy_can_spare_block(m->pressure.available_pages,
+                                            m->pressure.reserve_pages, m->table.pages_per_block) ||
+                    manager_evacuate_block(m, e->block, "next free after first use") < 0)
+                        (void)handshake_work_done(&m->handshake, e->node);
+        }
+
+        if (m->paused || pressure_is_on(&m->pressure) || manager_evacuating(m))
+                return;
+
+        uint32_t picks[POLICY_SWEEP_MAX];
+        SweepInput sw = {
+                .blocks = m->table.blocks,
+                .n_blocks = n,
+                .lowest_of_node = lowest,
+                .backoffs = bo,
+                .available_pages = m->pressure.available_pages,
+                .reserve_pages = m->pressure.reserve_pages,
+                .pages_per_block = m->table.pages_per_block,
+                .now_usec = now_usec,
+        };
+        size_t np = policy_sweep(&m->config, &sw, picks, ELEMENTSOF(picks));
+        /* One worker at a time: the kernel serialises offlines anyway. */
+        if (np > 0)
+                (void)manager_evacuate_block(m, picks[0], "consolidation");
+}
+
 int manager_tick(Manager *m)
 {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -280,7 +401,12 @@ int manager_tick(Manager *m)
         m->last_tick_ns = now;
         m->counters.ticks++;
         (void)manager_read_counters(m);
-        scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed, m->block_cost_ns);
+        /* Giving memory back comes first. */
+        manager_update_pressure(m);
+        (void)manager_relieve_pressure(m);
+
+        scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed,
+                         m->config.tick_usec * NSEC_PER_USEC, m->block_cost_ns);
 
         stale = calloc(m->table.n ? m->table.n : 1, sizeof(bool));
         if (!stale)
@@ -326,6 +452,7 @@ int manager_tick(Manager *m)
         }
 
         m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        manager_decide(m);
         manager_notify_status(m);
         manager_bus_flush_properties(m);
         return 0;
@@ -428,6 +555,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         log_info("Received %s, exiting", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
         sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        manager_evacuation_abort(m, "shutdown");
+        if (m->config.online_all_on_exit)
+                (void)manager_online_all(m, "OnlineAllOnExit=yes");
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -444,10 +574,11 @@ int manager_run(Manager *m)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD); /* sd-event watches the evacuation worker */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         for (int sig = SIGHUP; sig <= SIGTERM; sig++) {
-                if (!sigismember(&mask, sig))
+                if (!sigismember(&mask, sig) || sig == SIGCHLD)
                         continue;
                 r = sd_event_add_signal(m->event, NULL, sig, on_signal, m);
                 if (r < 0)

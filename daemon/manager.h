@@ -10,9 +10,12 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "handshake.h"
 #include "memblock.h"
 #include "memevents.h"
+#include "migrate.h"
 #include "nodeinfo.h"
+#include "policy.h"
 #include "roots.h"
 #include "scansched.h"
 
@@ -21,6 +24,35 @@ typedef struct NodeState {
         NodeMemInfo mem;
         uint64_t free_pages;   /* mem.free_kb in pages */
 } NodeState;
+
+/* The one evacuation in flight: a worker process that moves the block's
+ * mapped pages with move_pages and then writes "offline", so that a stuck
+ * offline (it can loop for ever holding the hotplug lock) is ended with
+ * SIGKILL. */
+typedef enum EvacPhase {
+        EVAC_IDLE,
+        EVAC_MIGRATING,
+        EVAC_OFFLINING,
+        _EVAC_PHASE_MAX,
+        _EVAC_PHASE_INVALID = -22,
+} EvacPhase;
+
+typedef struct Evacuation {
+        EvacPhase phase;
+        pid_t pid;
+        uint32_t index;
+        int node;
+        int dest_node; /* -1: no move_pages, the kernel's offline migrates */
+        uint64_t started_usec;
+        int pipe_fd;
+        sd_event_source *child_source;
+        sd_event_source *pipe_source;
+        sd_event_source *timer_source;
+        MigrateStats stats;
+        bool have_stats;
+        int offline_result; /* errno of the worker's write, 1 = not reported */
+        const char *kill_reason; /* why the parent killed it, or NULL */
+} Evacuation;
 
 typedef struct ManagerCounters {
         uint64_t full_counts;     /* blocks counted from kpageflags */
@@ -70,8 +102,17 @@ typedef struct Manager {
         char last_error[256];  /* the last thing that went wrong, for LastError */
         uint64_t bytes_offlined_by_daemon; /* offline now because mempowerd did it */
 
+        Handshake handshake;
+        Backoff *backoffs; /* by block index */
+        size_t n_backoffs;
+        IndexSet has_memory; /* nodes with memory */
+        Pressure pressure;   /* at the last look */
+        Evacuation evac;
+
         sd_event *event;
         struct sd_bus *bus;
+        struct ManagerBusState *bus_state; /* manager-bus.c: property values last published */
+        bool metrics_failing;              /* metrics.c: the last write failed (warned once) */
         sd_event_source *tick_source;
         sd_event_source *uevent_source;
         MemEvents *memevents;
@@ -104,6 +145,18 @@ int manager_handle_memevent(Manager *m, const MemEvent *e);
 int manager_online_block(Manager *m, MemBlock *b, const char *why);
 /* Online every offline block that can go to ZONE_MOVABLE (OnlineAll()). */
 int manager_online_all(Manager *m, const char *why);
+
+/* Give memory back: under pressure, end the evacuation in flight and
+ * online blocks until the reserve is met. Returns blocks onlined. */
+int manager_relieve_pressure(Manager *m);
+/* Start evacuating a block (handshake or sweep). 0 started or logged (dry
+ * run), -EBUSY when one is in flight, other -errno when it cannot start. */
+int manager_evacuate_block(Manager *m, uint32_t index, const char *why);
+/* End the evacuation in flight (SIGKILL the worker), wait for it, and
+ * account for it. */
+void manager_evacuation_abort(Manager *m, const char *why);
+bool manager_evacuating(const Manager *m);
+Backoff *manager_backoff(Manager *m, uint32_t index);
 
 /* Run the daemon's event loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);

@@ -7,17 +7,23 @@ void scansched_init(ScanSched *s)
         *s = (ScanSched){ 0 };
 }
 
-void scansched_refill(ScanSched *s, double cpu_percent, uint64_t elapsed_ns,
+static double allowance(double cpu_percent, uint64_t ns)
+{
+        double v = (double)ns * cpu_percent / 100.0;
+
+        if (!(v > 0))
+                return 0;
+        return v > (double)INT64_MAX / 8 ? (double)INT64_MAX / 8 : v;
+}
+
+void scansched_refill(ScanSched *s, double cpu_percent, uint64_t elapsed_ns, uint64_t tick_ns,
                       uint64_t block_cost_ns)
 {
-        double add = (double)elapsed_ns * cpu_percent / 100.0;
+        double add = allowance(cpu_percent, elapsed_ns);
         int64_t cap;
 
-        if (add < 0)
-                add = 0;
-        if (add > (double)INT64_MAX / 4)
-                add = (double)INT64_MAX / 4;
-        cap = (int64_t)(2 * add) + (int64_t)u64_min(block_cost_ns, (uint64_t)INT64_MAX / 4);
+        cap = (int64_t)(2 * allowance(cpu_percent, tick_ns)) +
+              (int64_t)u64_min(block_cost_ns, (uint64_t)INT64_MAX / 8);
         s->cap_ns = cap;
         s->credit_ns += (int64_t)add;
         if (s->credit_ns > cap)

@@ -36,9 +36,10 @@ typedef struct ScanSched {
 void scansched_init(ScanSched *s);
 
 /* Add the allowance for elapsed_ns of wall time at cpu_percent of one core.
- * The bucket holds at most two ticks' allowance plus one block's cost
- * (block_cost_ns), so an idle period does not buy a burst. */
-void scansched_refill(ScanSched *s, double cpu_percent, uint64_t elapsed_ns,
+ * The bucket holds at most two ticks' allowance (tick_ns each) plus one
+ * block's cost (block_cost_ns), so a long gap between ticks does not buy a
+ * burst. */
+void scansched_refill(ScanSched *s, double cpu_percent, uint64_t elapsed_ns, uint64_t tick_ns,
                       uint64_t block_cost_ns);
 
 /* Charge CPU time actually spent. */

@@ -59,22 +59,22 @@ static void test_budget(void)
         scansched_init(&s);
         CHECK(!scansched_may_scan(&s));
         /* 1% of 2 s = 20 ms of credit */
-        scansched_refill(&s, 1.0, 2 * sec, 4000000);
+        scansched_refill(&s, 1.0, 2 * sec, 2 * sec, 4000000);
         CHECK_EQ_INT(s.credit_ns, 20000000);
         CHECK(scansched_may_scan(&s));
         scansched_charge(&s, 20000000);
         CHECK(!scansched_may_scan(&s));
-        /* an idle hour buys no more than the cap: 2 ticks + one block */
-        scansched_refill(&s, 1.0, 3600 * sec, 4000000);
+        /* an hour between ticks buys no more than the cap: 2 ticks + one block */
+        scansched_refill(&s, 1.0, 3600 * sec, 2 * sec, 4000000);
+        CHECK_EQ_INT(s.cap_ns, 2 * 20000000 + 4000000);
         CHECK_EQ_INT(s.credit_ns, s.cap_ns);
-        CHECK_EQ_INT(s.cap_ns, 2 * 36000000000LL + 4000000);
         /* overspending leaves a debt that later ticks pay back */
         scansched_init(&s);
-        scansched_refill(&s, 0.25, 2 * sec, 4000000);
+        scansched_refill(&s, 0.25, 2 * sec, 2 * sec, 4000000);
         CHECK_EQ_INT(s.credit_ns, 5000000);
         scansched_charge(&s, 9000000);
         CHECK_EQ_INT(s.credit_ns, -4000000);
-        scansched_refill(&s, 0.25, 2 * sec, 4000000);
+        scansched_refill(&s, 0.25, 2 * sec, 2 * sec, 4000000);
         CHECK(scansched_may_scan(&s));
         CHECK_EQ_INT(s.credit_ns, 1000000);
         /* but a pathological charge cannot stall scanning for ever */
@@ -92,7 +92,7 @@ static void test_average_rate(void)
 
         scansched_init(&s);
         for (int i = 0; i < 1000; i++) {
-                scansched_refill(&s, 0.25, tick, cost);
+                scansched_refill(&s, 0.25, tick, tick, cost);
                 while (scansched_may_scan(&s)) {
                         scansched_charge(&s, cost);
                         spent += cost;
