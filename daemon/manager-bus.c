@@ -1,23 +1,470 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The org.mempowerd1.Manager D-Bus interface: the vtable, its handlers, the
+ * signals, and PropertiesChanged at the end of each tick. The handlers do not
+ * look at the caller: the bus policy (org.mempowerd1.conf) lets only root call
+ * the control methods. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+#include "config-build.h"
+#include "log.h"
 #include "manager-bus.h"
+#include "util.h"
+
+/* Every property that can change, as last published. */
+typedef struct BusSnapshot {
+        const char *state;
+        uint32_t blocks_total;
+        uint32_t blocks_online;
+        uint32_t blocks_offline;
+        uint64_t bytes_offline;
+        uint64_t bytes_offlined_by_daemon;
+        uint64_t pages_migrated;
+        uint64_t evacuations_started;
+        uint64_t evacuations_succeeded;
+        uint64_t evacuations_failed;
+        char last_error[sizeof(((Manager *)NULL)->last_error)];
+        uint64_t reserve_bytes;
+        uint64_t tick_usec;
+        int dry_run;
+} BusSnapshot;
+
+typedef struct ManagerBusState {
+        BusSnapshot last;
+        sd_bus_slot *disconnect_slot;
+} ManagerBusState;
+
+/* A property's place in BusSnapshot; strings are stored inline (char[]) or as
+ * a pointer (const char *). */
+typedef enum PropKind {
+        PROP_U32,
+        PROP_U64,
+        PROP_BOOL,
+        PROP_STR_PTR,
+        PROP_STR_ARRAY,
+} PropKind;
+
+typedef struct BusProperty {
+        const char *name;
+        PropKind kind;
+        size_t offset;
+} BusProperty;
+
+static const BusProperty bus_properties[] = {
+        { "State", PROP_STR_PTR, offsetof(BusSnapshot, state) },
+        { "BlocksTotal", PROP_U32, offsetof(BusSnapshot, blocks_total) },
+        { "BlocksOnline", PROP_U32, offsetof(BusSnapshot, blocks_online) },
+        { "BlocksOffline", PROP_U32, offsetof(BusSnapshot, blocks_offline) },
+        { "BytesOffline", PROP_U64, offsetof(BusSnapshot, bytes_offline) },
+        { "BytesOfflinedByDaemon", PROP_U64, offsetof(BusSnapshot, bytes_offlined_by_daemon) },
+        { "PagesMigrated", PROP_U64, offsetof(BusSnapshot, pages_migrated) },
+        { "EvacuationsStarted", PROP_U64, offsetof(BusSnapshot, evacuations_started) },
+        { "EvacuationsSucceeded", PROP_U64, offsetof(BusSnapshot, evacuations_succeeded) },
+        { "EvacuationsFailed", PROP_U64, offsetof(BusSnapshot, evacuations_failed) },
+        { "LastError", PROP_STR_ARRAY, offsetof(BusSnapshot, last_error) },
+        { "ReserveBytes", PROP_U64, offsetof(BusSnapshot, reserve_bytes) },
+        { "TickUSec", PROP_U64, offsetof(BusSnapshot, tick_usec) },
+        { "DryRun", PROP_BOOL, offsetof(BusSnapshot, dry_run) },
+};
+
+static const char *manager_state_string(const Manager *m)
+{
+        if (m->paused)
+                return MEMPOWERD_STATE_PAUSED;
+        if (manager_dry_run(m))
+                return MEMPOWERD_STATE_DRY_RUN;
+        return MEMPOWERD_STATE_RUNNING;
+}
+
+static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
+{
+        const BlockTable *t = &m->table;
+        uint32_t offline = 0;
+
+        memset(ret, 0, sizeof(*ret));
+        for (size_t i = 0; i < t->n; i++)
+                if (t->blocks[i].state == BLOCK_OFFLINE)
+                        offline++;
+        ret->state = manager_state_string(m);
+        ret->blocks_total = (uint32_t)t->n;
+        ret->blocks_offline = offline;
+        ret->blocks_online = (uint32_t)t->n - offline;
+        ret->bytes_offline = (uint64_t)offline * t->block_size_bytes;
+        ret->bytes_offlined_by_daemon = m->bytes_offlined_by_daemon;
+        ret->pages_migrated = m->counters.pages_migrated;
+        ret->evacuations_started = m->counters.evacuations_started;
+        ret->evacuations_succeeded = m->counters.evacuations_succeeded;
+        ret->evacuations_failed = m->counters.evacuations_failed;
+        snprintf(ret->last_error, sizeof(ret->last_error), "%s", m->last_error);
+        ret->reserve_bytes = config_reserve_pages(&m->config, m->meminfo.total_kb, m->page_size) *
+                             m->page_size;
+        ret->tick_usec = m->config.tick_usec;
+        ret->dry_run = manager_dry_run(m);
+}
+
+static const BusProperty *bus_property_find(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(bus_properties); i++)
+                if (strcmp(bus_properties[i].name, name) == 0)
+                        return &bus_properties[i];
+        return NULL;
+}
+
+static int bus_property_append(sd_bus_message *reply, const BusProperty *p, const BusSnapshot *s)
+{
+        const char *field = (const char *)s + p->offset;
+
+        switch (p->kind) {
+        case PROP_U32:
+                return sd_bus_message_append_basic(reply, 'u', field);
+        case PROP_U64:
+                return sd_bus_message_append_basic(reply, 't', field);
+        case PROP_BOOL:
+                return sd_bus_message_append_basic(reply, 'b', field);
+        case PROP_STR_PTR:
+                return sd_bus_message_append_basic(reply, 's', *(const char *const *)field);
+        case PROP_STR_ARRAY:
+                return sd_bus_message_append_basic(reply, 's', field);
+        }
+        return -EINVAL;
+}
+
+static bool bus_property_equal(const BusProperty *p, const BusSnapshot *a, const BusSnapshot *b)
+{
+        const char *fa = (const char *)a + p->offset, *fb = (const char *)b + p->offset;
+
+        switch (p->kind) {
+        case PROP_U32:
+                return memcmp(fa, fb, sizeof(uint32_t)) == 0;
+        case PROP_U64:
+                return memcmp(fa, fb, sizeof(uint64_t)) == 0;
+        case PROP_BOOL:
+                return memcmp(fa, fb, sizeof(int)) == 0;
+        case PROP_STR_PTR:
+                return strcmp(*(const char *const *)fa, *(const char *const *)fb) == 0;
+        case PROP_STR_ARRAY:
+                return strcmp(fa, fb) == 0;
+        }
+        return false;
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface,
+                        const char *property, sd_bus_message *reply, void *userdata,
+                        sd_bus_error *error)
+{
+        const BusProperty *p = bus_property_find(property);
+        BusSnapshot s;
+
+        if (!p)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY,
+                                         "Unknown property %s", property);
+        bus_snapshot_take(userdata, &s);
+        return bus_property_append(reply, p, &s);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_get_block_size(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
+{
+        const Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "t", m->table.block_size_bytes);
+}
+
+static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', MEMPOWERD_BLOCK_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+                const char *intent, *state = block_state_to_string(b->state);
+                PageUsage u = b->usage_valid ? b->usage : (PageUsage){ 0 };
+                bool offlinable;
+                char zones[64];
+
+                intent = manager_block_intent(m, b, &offlinable);
+                r = sd_bus_message_append(reply, MEMPOWERD_BLOCK_SIGNATURE, b->index,
+                                          (int32_t)b->node, state ? state : "unknown",
+                                          zones_to_string(b->zones, zones, sizeof(zones)),
+                                          (int)b->usage_valid, m->table.pages_per_block, u.free,
+                                          u.movable, u.unmovable, u.hugetlb, (int)offlinable,
+                                          intent);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        if (!m->paused)
+                log_info("Paused over D-Bus: looking and onlining under pressure only");
+        m->paused = true;
+        manager_bus_flush_properties(m);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        if (m->paused)
+                log_info("Resumed over D-Bus");
+        m->paused = false;
+        manager_bus_flush_properties(m);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        log_info("Rescan requested over D-Bus");
+        r = manager_count_all(m);
+        manager_bus_flush_properties(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Some memory blocks could not be counted: %m");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_online_all(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = manager_online_all(m, "OnlineAll() over D-Bus");
+        manager_bus_flush_properties(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to online every block: %m");
+        return sd_bus_reply_method_return(msg, "u", (uint32_t)r);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = manager_reload(m);
+        manager_bus_flush_properties(m);
+        if (r < 0) {
+                ConfigError err = { 0 };
+                char reason[PATH_MAX + 300];
+                Config scratch;
+
+                /* manager_reload() logged the reason; parse once more, into
+                 * a scratch Config, to hand the same reason to the caller. */
+                config_init(&scratch);
+                if (config_load(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &scratch,
+                                &err) < 0)
+                        config_error_format(&err, reason, sizeof(reason));
+                else
+                        snprintf(reason, sizeof(reason), "%s", strerror(-r));
+                config_free(&scratch);
+                return sd_bus_error_setf(error, MEMPOWERD_ERROR_BAD_CONFIG,
+                                         "Configuration not reloaded, the previous one stays: %s",
+                                         reason);
+        }
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+#define PROP_CHANGING(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BlockSizeBytes", "t", property_get_block_size, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        PROP_CHANGING("State", "s"),
+        PROP_CHANGING("BlocksTotal", "u"),
+        PROP_CHANGING("BlocksOnline", "u"),
+        PROP_CHANGING("BlocksOffline", "u"),
+        PROP_CHANGING("BytesOffline", "t"),
+        PROP_CHANGING("BytesOfflinedByDaemon", "t"),
+        PROP_CHANGING("PagesMigrated", "t"),
+        PROP_CHANGING("EvacuationsStarted", "t"),
+        PROP_CHANGING("EvacuationsSucceeded", "t"),
+        PROP_CHANGING("EvacuationsFailed", "t"),
+        PROP_CHANGING("LastError", "s"),
+        PROP_CHANGING("ReserveBytes", "t"),
+        PROP_CHANGING("TickUSec", "t"),
+        PROP_CHANGING("DryRun", "b"),
+
+        /* sd-bus itself refuses methods not marked UNPRIVILEGED to callers
+         * without CAP_SYS_ADMIN: a second lock behind the bus policy on the
+         * control methods. ListBlocks() is for everyone. */
+        SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , MEMPOWERD_BLOCKS_SIGNATURE, SD_BUS_PARAM(blocks),
+                                 method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Pause", "", "", method_pause, 0),
+        SD_BUS_METHOD("Resume", "", "", method_resume, 0),
+        SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),
+        SD_BUS_METHOD_WITH_NAMES("OnlineAll", "", , "u", SD_BUS_PARAM(onlined), method_online_all,
+                                 0),
+        SD_BUS_METHOD("Reload", "", "", method_reload, 0),
+
+        SD_BUS_SIGNAL_WITH_NAMES("BlockOffline", "u", SD_BUS_PARAM(index), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("BlockOnline", "u", SD_BUS_PARAM(index), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("EvacuationFailed", "us", SD_BUS_PARAM(index) SD_BUS_PARAM(reason),
+                                 0),
+
+        SD_BUS_VTABLE_END,
+};
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        /* Without the bus nobody can see or control the daemon: fail, so
+         * that systemd restarts it (Restart=on-failure) once the bus is back. */
+        log_error("Disconnected from the system bus, exiting");
+        return sd_event_exit(m->event, -ECONNRESET);
+}
 
 int manager_bus_setup(Manager *m)
 {
+        ManagerBusState *st;
+        int r;
+
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        m->bus_state = st;
+
+        /* sd_bus_open_system() honours $DBUS_SYSTEM_BUS_ADDRESS: tests point
+         * it at a private dbus-daemon. */
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus%s%s: %m",
+                                       getenv("DBUS_SYSTEM_BUS_ADDRESS") ? " at " : "",
+                                       getenv("DBUS_SYSTEM_BUS_ADDRESS") ?: "");
+        (void)sd_bus_set_description(m->bus, "mempowerd");
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE,
+                                     manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish " MEMPOWERD_BUS_PATH ": %m");
+
+        r = sd_bus_match_signal(m->bus, &st->disconnect_slot, "org.freedesktop.DBus.Local",
+                                "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m");
+
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        /* Synchronous, without queueing: a second daemon must not start. */
+        r = sd_bus_request_name(m->bus, MEMPOWERD_BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Failed to take the bus name " MEMPOWERD_BUS_NAME
+                                          ": another mempowerd owns it");
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r, "Failed to take the bus name " MEMPOWERD_BUS_NAME
+                                          ": not allowed by the bus policy (org.mempowerd1.conf "
+                                          "installed? running as root?): %m");
+        if (r < 0)
+                return log_error_errno(r, "Failed to take the bus name " MEMPOWERD_BUS_NAME ": %m");
+
+        bus_snapshot_take(m, &st->last);
+        log_debug("Published " MEMPOWERD_BUS_PATH " as " MEMPOWERD_BUS_NAME);
         return 0;
 }
 
 void manager_bus_close(Manager *m)
 {
+        if (m->bus_state) {
+                sd_bus_slot_unref(m->bus_state->disconnect_slot);
+                free(m->bus_state);
+                m->bus_state = NULL;
+        }
+        m->bus = sd_bus_flush_close_unref(m->bus);
 }
 
 void manager_bus_emit_block_state(Manager *m, uint32_t index, BlockState state)
 {
+        const char *member;
+        int r;
+
+        if (!m->bus)
+                return;
+        if (state == BLOCK_OFFLINE)
+                member = "BlockOffline";
+        else if (state == BLOCK_ONLINE)
+                member = "BlockOnline";
+        else
+                return; /* going-offline is a step, not a state change worth a signal */
+        r = sd_bus_emit_signal(m->bus, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE, member, "u",
+                               index);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit %s(%" PRIu32 "), ignoring: %m", member,
+                                  index);
 }
 
 void manager_bus_emit_evacuation_failed(Manager *m, uint32_t index, const char *reason)
 {
+        int r;
+
+        if (!m->bus)
+                return;
+        r = sd_bus_emit_signal(m->bus, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE,
+                               "EvacuationFailed", "us", index, reason ? reason : "");
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit EvacuationFailed(%" PRIu32 "), ignoring: %m",
+                                  index);
 }
 
 void manager_bus_flush_properties(Manager *m)
 {
+        const char *changed[ELEMENTSOF(bus_properties) + 1];
+        size_t n = 0;
+        BusSnapshot now;
+        int r;
+
+        if (!m->bus || !m->bus_state)
+                return;
+        bus_snapshot_take(m, &now);
+        for (size_t i = 0; i < ELEMENTSOF(bus_properties); i++)
+                if (!bus_property_equal(&bus_properties[i], &m->bus_state->last, &now))
+                        changed[n++] = bus_properties[i].name;
+        if (n == 0)
+                return;
+        changed[n] = NULL;
+        r = sd_bus_emit_properties_changed_strv(m->bus, MEMPOWERD_BUS_PATH,
+                                                MEMPOWERD_BUS_INTERFACE, (char **)changed);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to emit PropertiesChanged, ignoring: %m");
+                return;
+        }
+        m->bus_state->last = now;
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "metrics.h"
 #include "util.h"
 
 #define SCANBUF_SIZE (256 * 1024) /* bytes per kpageflags pread */
@@ -454,6 +455,7 @@ int manager_tick(Manager *m)
         m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         manager_decide(m);
         manager_notify_status(m);
+        (void)metrics_write(m);
         manager_bus_flush_properties(m);
         return 0;
 }

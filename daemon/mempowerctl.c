@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mempowerctl: a thin client of org.mempowerd1 on the system bus. Everything
+ * it shows comes from the daemon; it never reads sysfs itself. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+#include "config-build.h"
+#include "util.h"
+
+#define EXIT_USAGE       2
+#define EXIT_NOT_RUNNING 3 /* LSB: program is not running */
+#define EXIT_NOPERM      4 /* LSB: user had insufficient privilege */
+
+static bool arg_json;
+static bool arg_all;
+static bool arg_legend = true;
+
+static void help(void)
+{
+        printf("Usage: mempowerctl [OPTIONS] COMMAND\n"
+               "\n"
+               "Query and control mempowerd, the memory power daemon, over D-Bus.\n"
+               "\n"
+               "Commands:\n"
+               "  status       Show the daemon's state and totals (the default)\n"
+               "  blocks       List memory blocks with their usage and the daemon's intent\n"
+               "  pause        Stop evacuating and offlining (pressure still onlines)\n"
+               "  resume       Undo pause\n"
+               "  rescan       Count every memory block again now\n"
+               "  online-all   Bring every offline block online (as online_movable)\n"
+               "  reload       Reread the configuration; a broken one is reported and\n"
+               "               the previous one stays\n"
+               "\n"
+               "Options:\n"
+               "  -h --help       Show this help and exit\n"
+               "     --version    Show the version and exit\n"
+               "     --json       Print status and blocks as JSON\n"
+               "  -a --all        blocks: one row per block, no ranges\n"
+               "     --no-legend  blocks: no header and no footer\n"
+               "\n"
+               "pause, resume, rescan, online-all and reload need root. The bus is the\n"
+               "system bus, or $DBUS_SYSTEM_BUS_ADDRESS when set.\n"
+               "See mempowerctl(1).\n");
+}
+
+/* ---- errors ---- */
+
+static int bus_error_report(const sd_bus_error *e, int r, const char *what)
+{
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                fprintf(stderr, "mempowerd is not running (" MEMPOWERD_BUS_NAME
+                                " not on the system bus)\n");
+                return EXIT_NOT_RUNNING;
+        }
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || r == -EACCES || r == -EPERM) {
+                fprintf(stderr, "Permission denied: this needs root\n");
+                return EXIT_NOPERM;
+        }
+        if (e && sd_bus_error_is_set(e) && e->message)
+                fprintf(stderr, "Failed to %s: %s\n", what, e->message);
+        else
+                fprintf(stderr, "Failed to %s: %s\n", what, strerror(-r));
+        return EXIT_FAILURE;
+}
+
+/* ---- JSON and sizes ---- */
+
+static void json_string(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p < 0x20)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+static const char *size_string(uint64_t bytes, char *buf, size_t size)
+{
+        static const char units[] = "BKMGTPE";
+        size_t u = 0;
+        double v = (double)bytes;
+
+        while (v >= 1024 && u < sizeof(units) - 2) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", bytes);
+        else if (v == (double)(uint64_t)v)
+                snprintf(buf, size, "%" PRIu64 "%c", (uint64_t)v, units[u]);
+        else
+                snprintf(buf, size, "%.1f%c", v, units[u]);
+        return buf;
+}
+
+/* ---- status ---- */
+
+typedef enum PropType {
+        PT_STR,
+        PT_U32,
+        PT_U64,
+        PT_BOOL,
+} PropType;
+
+typedef struct Prop {
+        char name[64];
+        PropType type;
+        char *s;
+        uint64_t u;
+} Prop;
+
+typedef struct Props {
+        Prop *v;
+        size_t n;
+} Props;
+
+static void props_free(Props *p)
+{
+        for (size_t i = 0; i < p->n; i++)
+                free(p->v[i].s);
+        free(p->v);
+        p->v = NULL;
+        p->n = 0;
+}
+
+static const Prop *props_get(const Props *p, const char *name)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (strcmp(p->v[i].name, name) == 0)
+                        return &p->v[i];
+        return NULL;
+}
+
+static uint64_t props_u(const Props *p, const char *name)
+{
+        const Prop *x = props_get(p, name);
+
+        return x ? x->u : 0;
+}
+
+static const char *props_s(const Props *p, const char *name)
+{
+        const Prop *x = props_get(p, name);
+
+        return x && x->s ? x->s : "";
+}
+
+static int props_read(sd_bus_message *reply, Props *ret)
+{
+        Props p = { 0 };
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name, *contents;
+                char type;
+                Prop *v, x = { 0 };
+
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_peek_type(reply, &type, &contents);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_enter_container(reply, 'v', contents);
+                if (r < 0)
+                        goto fail;
+                snprintf(x.name, sizeof(x.name), "%s", name);
+                if (strcmp(contents, "s") == 0) {
+                        const char *s;
+
+                        x.type = PT_STR;
+                        r = sd_bus_message_read(reply, "s", &s);
+                        if (r >= 0 && !(x.s = strdup(s)))
+                                r = -ENOMEM;
+                } else if (strcmp(contents, "u") == 0) {
+                        uint32_t u;
+
+                        x.type = PT_U32;
+                        r = sd_bus_message_read(reply, "u", &u);
+                        x.u = u;
+                } else if (strcmp(contents, "t") == 0) {
+                        x.type = PT_U64;
+                        r = sd_bus_message_read(reply, "t", &x.u);
+                } else if (strcmp(contents, "b") == 0) {
+                        int b;
+
+                        x.type = PT_BOOL;
+                        r = sd_bus_message_read(reply, "b", &b);
+                        x.u = !!b;
+                } else {
+                        /* a property this client does not know: skip it */
+                        r = sd_bus_message_skip(reply, contents);
+                        x.name[0] = '\0';
+                }
+                if (r < 0)
+                        goto fail;
+                if (x.name[0]) {
+                        v = realloc(p.v, (p.n + 1) * sizeof(*v));
+                        if (!v) {
+                                free(x.s);
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        p.v = v;
+                        p.v[p.n++] = x;
+                }
+                r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto fail;
+        *ret = p;
+        return 0;
+fail:
+        props_free(&p);
+        return r;
+}
+
+static int get_all(sd_bus *bus, Props *ret)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                               "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s",
+                               MEMPOWERD_BUS_INTERFACE);
+        if (r < 0) {
+                r = bus_error_report(&error, r, "read the daemon's properties");
+                sd_bus_error_free(&error);
+                return -r;
+        }
+        r = props_read(reply, ret);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the daemon's properties: %s\n", strerror(-r));
+                return -EXIT_FAILURE;
+        }
+        return 0;
+}
+
+static void status_json(const Props *p)
+{
+        printf("{");
+        for (size_t i = 0; i < p->n; i++) {
+                const Prop *x = &p->v[i];
+
+                printf("%s", i ? ", " : "");
+                json_string(stdout, x->name);
+                printf(": ");
+                if (x->type == PT_STR)
+                        json_string(stdout, x->s ? x->s : "");
+                else if (x->type == PT_BOOL)
+                        printf("%s", x->u ? "true" : "false");
+                else
+                        printf("%" PRIu64, x->u);
+        }
+        printf("}\n");
+}
+
+static void status_text(const Props *p)
+{
+        char a[32], b[32], c[32];
+        const char *err = props_s(p, "LastError");
+
+        printf("     State: %s%s\n", props_s(p, "State"),
+               props_u(p, "DryRun") && strcmp(props_s(p, "State"), MEMPOWERD_STATE_DRY_RUN) != 0
+                       ? " (dry run)"
+                       : "");
+        printf("    Blocks: %" PRIu64 " online, %" PRIu64 " offline of %" PRIu64 " (%s each)\n",
+               props_u(p, "BlocksOnline"), props_u(p, "BlocksOffline"), props_u(p, "BlocksTotal"),
+               size_string(props_u(p, "BlockSizeBytes"), a, sizeof(a)));
+        printf("   Offline: %s, %s of it by mempowerd\n",
+               size_string(props_u(p, "BytesOffline"), b, sizeof(b)),
+               size_string(props_u(p, "BytesOfflinedByDaemon"), c, sizeof(c)));
+        printf("  Migrated: %" PRIu64 " pages\n", props_u(p, "PagesMigrated"));
+        printf("Evacuation: %" PRIu64 " started, %" PRIu64 " succeeded, %" PRIu64 " failed\n",
+               props_u(p, "EvacuationsStarted"), props_u(p, "EvacuationsSucceeded"),
+               props_u(p, "EvacuationsFailed"));
+        printf("   Reserve: %s free\n", size_string(props_u(p, "ReserveBytes"), a, sizeof(a)));
+        printf("      Tick: %.1fs\n", (double)props_u(p, "TickUSec") / 1e6);
+        printf("Last error: %s\n", *err ? err : "-");
+        printf("   Version: %s\n", props_s(p, "Version"));
+}
+
+static int verb_status(sd_bus *bus)
+{
+        Props p = { 0 };
+        int r;
+
+        r = get_all(bus, &p);
+        if (r < 0)
+                return -r;
+        if (arg_json)
+                status_json(&p);
+        else
+                status_text(&p);
+        props_free(&p);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ---- blocks ---- */
+
+typedef struct Block {
+        uint32_t index;
+        int32_t node;
+        char *state;
+        char *zones;
+        int counted;
+        uint64_t pages, free, movable, unmovable, hugetlb;
+        int offlinable;
+        char *intent;
+} Block;
+
+static void blocks_free(Block *b, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(b[i].state);
+                free(b[i].zones);
+                free(b[i].intent);
+        }
+        free(b);
+}
+
+static int blocks_read(sd_bus_message *reply, Block **ret, size_t *ret_n)
+{
+        Block *v = NULL, *nv;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_BLOCK_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (;;) {
+                Block b = { 0 };
+                const char *state, *zones, *intent;
+
+                r = sd_bus_message_read(reply, MEMPOWERD_BLOCK_SIGNATURE, &b.index, &b.node,
+                                        &state, &zones, &b.counted, &b.pages, &b.free,
+                                        &b.movable, &b.unmovable, &b.hugetlb, &b.offlinable,
+                                        &intent);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                v = nv;
+                b.state = strdup(state);
+                b.zones = strdup(zones);
+                b.intent = strdup(intent);
+                v[n++] = b;
+                if (!b.state || !b.zones || !b.intent) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto fail;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        blocks_free(v, n);
+        return r;
+}
+
+static bool same_row(const Block *a, const Block *b)
+{
+        return b->index == a->index + 1 && a->node == b->node && a->counted == b->counted &&
+               strcmp(a->state, b->state) == 0 && strcmp(a->zones, b->zones) == 0 &&
+               strcmp(a->intent, b->intent) == 0;
+}
+
+static void blocks_json(const Block *v, size_t n, uint64_t block_size)
+{
+        printf("{\"block_size_bytes\": %" PRIu64 ", \"blocks\": [", block_size);
+        for (size_t i = 0; i < n; i++) {
+                const Block *b = &v[i];
+
+                printf("%s\n  {\"index\": %" PRIu32 ", \"start\": %" PRIu64 ", \"node\": %" PRId32
+                       ", \"state\": ",
+                       i ? "," : "", b->index, (uint64_t)b->index * block_size, b->node);
+                json_string(stdout, b->state);
+                printf(", \"zones\": ");
+                json_string(stdout, b->zones);
+                printf(", \"pages\": %" PRIu64 ", ", b->pages);
+                if (b->counted)
+                        printf("\"free\": %" PRIu64 ", \"movable\": %" PRIu64
+                               ", \"unmovable\": %" PRIu64 ", \"hugetlb\": %" PRIu64 ", ",
+                               b->free, b->movable, b->unmovable, b->hugetlb);
+                else
+                        printf("\"free\": null, \"movable\": null, \"unmovable\": null, "
+                               "\"hugetlb\": null, ");
+                printf("\"offlinable\": %s, \"action\": ", b->offlinable ? "true" : "false");
+                json_string(stdout, b->intent);
+                printf("}");
+        }
+        printf("\n]}\n");
+}
+
+static void mib_column(uint64_t pages, uint64_t page_size, bool show)
+{
+        if (show)
+                printf(" %8.0fM", (double)pages * (double)page_size / (1024.0 * 1024.0));
+        else
+                printf(" %9s", "-");
+}
+
+static void blocks_text(const Block *v, size_t n, uint64_t block_size)
+{
+        uint64_t page_size = n > 0 && v[0].pages ? block_size / v[0].pages : 4096;
+        size_t online = 0, offline = 0, offlinable = 0;
+        char sbuf[32], range[32];
+
+        if (arg_legend)
+                printf("%-37s %6s %-13s %4s %-8s %-9s %9s %9s %9s %9s  %s\n", "RANGE", "SIZE",
+                       "STATE", "NODE", "ZONES", "BLOCK", "FREE", "MOVABLE", "UNMOVABLE",
+                       "HUGETLB", "ACTION");
+        for (size_t i = 0; i < n;) {
+                const Block *first = &v[i];
+                uint64_t fr = 0, mo = 0, un = 0, hu = 0;
+                size_t j = i;
+                bool show;
+
+                for (;;) {
+                        const Block *b = &v[j];
+
+                        fr += b->free;
+                        mo += b->movable;
+                        un += b->unmovable;
+                        hu += b->hugetlb;
+                        if (strcmp(b->state, "offline") == 0)
+                                offline++;
+                        else
+                                online++;
+                        if (b->offlinable)
+                                offlinable++;
+                        if (arg_all || j + 1 >= n || !same_row(b, &v[j + 1]))
+                                break;
+                        j++;
+                }
+                if (j == i)
+                        snprintf(range, sizeof(range), "%" PRIu32, first->index);
+                else
+                        snprintf(range, sizeof(range), "%" PRIu32 "-%" PRIu32, first->index,
+                                 v[j].index);
+                printf("0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-13s %4" PRId32 " %-8s %-9s",
+                       (uint64_t)first->index * block_size,
+                       ((uint64_t)v[j].index + 1) * block_size - 1,
+                       size_string((uint64_t)(j - i + 1) * block_size, sbuf, sizeof(sbuf)),
+                       first->state, first->node, first->zones, range);
+                show = first->counted && strcmp(first->state, "offline") != 0;
+                mib_column(fr, page_size, show);
+                mib_column(mo, page_size, show);
+                mib_column(un, page_size, show);
+                mib_column(hu, page_size, show);
+                printf("  %s\n", first->intent);
+                i = j + 1;
+        }
+        if (arg_legend) {
+                printf("\nMemory block size: %s\n", size_string(block_size, sbuf, sizeof(sbuf)));
+                printf("Blocks: %zu online, %zu offline, %zu offlinable now\n", online, offline,
+                       offlinable);
+        }
+}
+
+static int verb_blocks(sd_bus *bus)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t block_size;
+        Block *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_get_property_trivial(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                                        MEMPOWERD_BUS_INTERFACE, "BlockSizeBytes", &error, 't',
+                                        &block_size);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                                       MEMPOWERD_BUS_INTERFACE, "ListBlocks", &error, &reply, "");
+        if (r < 0) {
+                r = bus_error_report(&error, r, "list the memory blocks");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = blocks_read(reply, &v, &n);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the block list: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (arg_json)
+                blocks_json(v, n, block_size);
+        else
+                blocks_text(v, n, block_size);
+        blocks_free(v, n);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ---- control ---- */
+
+static int call_simple(sd_bus *bus, const char *method, const char *what,
+                       sd_bus_message **ret_reply)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                               MEMPOWERD_BUS_INTERFACE, method, &error, ret_reply, "");
+        if (r < 0) {
+                r = bus_error_report(&error, r, what);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int verb_pause(sd_bus *bus)
+{
+        return call_simple(bus, "Pause", "pause", NULL);
+}
+
+static int verb_resume(sd_bus *bus)
+{
+        return call_simple(bus, "Resume", "resume", NULL);
+}
+
+static int verb_rescan(sd_bus *bus)
+{
+        return call_simple(bus, "Rescan", "rescan", NULL);
+}
+
+static int verb_reload(sd_bus *bus)
+{
+        return call_simple(bus, "Reload", "reload the configuration", NULL);
+}
+
+static int verb_online_all(sd_bus *bus)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t n = 0;
+        int r;
+
+        r = call_simple(bus, "OnlineAll", "online every block", &reply);
+        if (r != EXIT_SUCCESS)
+                return r;
+        r = sd_bus_message_read(reply, "u", &n);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the OnlineAll() reply: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        printf("%" PRIu32 " block%s onlined\n", n, n == 1 ? "" : "s");
+        return EXIT_SUCCESS;
+}
+
+static const struct {
+        const char *name;
+        int (*run)(sd_bus *bus);
+} verbs[] = {
+        { "status", verb_status },       { "blocks", verb_blocks }, { "pause", verb_pause },
+        { "resume", verb_resume },       { "rescan", verb_rescan }, { "online-all", verb_online_all },
+        { "reload", verb_reload },
+};
+
+int main(int argc, char *argv[])
+{
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "all", no_argument, NULL, 'a' },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                {},
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *verb = "status";
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "ha", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("mempowerctl %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case 'a':
+                        arg_all = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        break;
+                default:
+                        fprintf(stderr, "Try 'mempowerctl --help'.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc)
+                verb = argv[optind++];
+        if (optind < argc) {
+                fprintf(stderr, "Unexpected argument '%s'. Try 'mempowerctl --help'.\n",
+                        argv[optind]);
+                return EXIT_USAGE;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                if (strcmp(verb, verbs[i].name) != 0)
+                        continue;
+                r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "Failed to connect to the system bus: %s\n",
+                                strerror(-r));
+                        return r == -ENOENT || r == -ECONNREFUSED ? EXIT_NOT_RUNNING
+                                                                  : EXIT_FAILURE;
+                }
+                return verbs[i].run(bus);
+        }
+        fprintf(stderr, "Unknown command '%s'. Try 'mempowerctl --help'.\n", verb);
+        return EXIT_USAGE;
+}
