@@ -28,10 +28,11 @@ uptime_s() {
         printf '%s\n' "$up"
 }
 
+# To stderr, so that helpers whose stdout is captured can log too.
 log() {
         local up _
         read -r up _ </proc/uptime
-        printf '[%s] %s\n' "$up" "$*"
+        printf '[%s] %s\n' "$up" "$*" >&2
 }
 
 report() {
@@ -134,4 +135,101 @@ node_blocks() {
 
 have_jq() {
         command -v jq >/dev/null
+}
+
+# Node of a memory block (from its nodeN link), -1 when it has none.
+block_node() {
+        local l
+        for l in "$sysmem/memory$1"/node[0-9]*; do
+                if [[ -e "$l" ]]; then
+                        printf '%s\n' "${l##*/node}"
+                        return
+                fi
+        done
+        printf '%s\n' -1
+}
+
+# Normalizes "INDEX NODE STATE ZONE..." lines: zone words sorted (commas
+# count as spaces), lines sorted by index. One awk, no fork per block.
+normalize_block_lines() {
+        awk '{
+                gsub(/,/, " ")
+                n = 0
+                for (i = 4; i <= NF; i++) z[++n] = $i
+                for (i = 2; i <= n; i++)
+                        for (j = i; j > 1 && z[j - 1] > z[j]; j--) { t = z[j]; z[j] = z[j - 1]; z[j - 1] = t }
+                line = $1 " " $2 " " $3
+                for (i = 1; i <= n; i++) line = line " " z[i]
+                print line
+        }' | sort -n
+}
+
+# One line per block from sysfs: "INDEX NODE STATE ZONES".
+sysfs_blocks() {
+        local d i state zones
+        for d in "$sysmem"/memory[0-9]*; do
+                i=${d##*/memory}
+                read -r state <"$d/state"
+                read -r zones <"$d/valid_zones"
+                printf '%s %s %s %s\n' "$i" "$(block_node "$i")" "$state" "$zones"
+        done | normalize_block_lines
+}
+
+# The same lines from a `mempowerd --once --json` report on stdin.
+json_blocks() {
+        jq -r '.blocks[] | "\(.index) \(.node) \(.state) \(.zones)"' | normalize_block_lines
+}
+
+# Workload in the background, driven through a FIFO:
+#   wl_start ARGS...   start mempowerd-workload ARGS (reads commands from the FIFO)
+#   wl_cmd COMMAND     send a command, print its one result line (fails on "error")
+#   wl_field LINE KEY  the value of KEY=VALUE in a result line
+#   wl_stop            send exit and wait for it
+wl_dir=
+wl_pid=
+wl_start() {
+        wl_dir=$(mktemp -d /tmp/workload.XXXXXX)
+        mkfifo "$wl_dir/in"
+        : >"$wl_dir/out"
+        mempowerd-workload "$@" <"$wl_dir/in" >"$wl_dir/out" 2>&1 &
+        wl_pid=$!
+        # Keep the FIFO open for writing on fd 9 for the whole scenario.
+        exec 9>"$wl_dir/in"
+        log "workload started (pid $wl_pid): $*"
+}
+
+wl_cmd() {
+        local before line i
+        before=$(wc -l <"$wl_dir/out")
+        printf '%s\n' "$*" >&9
+        for ((i = 0; ; i++)); do
+                if (($(wc -l <"$wl_dir/out") > before)); then
+                        line=$(sed -n "$((before + 1))p" "$wl_dir/out")
+                        break
+                fi
+                kill -0 "$wl_pid" 2>/dev/null || fail "workload died during '$*': $(cat "$wl_dir/out")"
+                sleep 0.2
+        done
+        log "workload: $line"
+        [[ "$line" != error* ]] || fail "workload command '$*': $line"
+        printf '%s\n' "$line"
+}
+
+wl_field() {
+        local w
+        for w in $1; do
+                if [[ "$w" == "$2="* ]]; then
+                        printf '%s\n' "${w#*=}"
+                        return
+                fi
+        done
+        fail "no $2= in '$1'"
+}
+
+wl_stop() {
+        [[ -n "$wl_pid" ]] || return 0
+        printf 'exit\n' >&9 || true
+        exec 9>&-
+        wait "$wl_pid" || true
+        wl_pid=
 }
