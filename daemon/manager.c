@@ -57,6 +57,7 @@ Manager *manager_free(Manager *m)
         manager_evacuation_abort(m, "shutdown");
         manager_bus_close(m);
         sd_event_source_unref(m->tick_source);
+        sd_event_source_unref(m->pressure_source);
         sd_event_source_unref(m->uevent_source);
         memevents_free(m->memevents);
         sd_event_unref(m->event);
@@ -530,6 +531,34 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
+/* Between ticks, pressure is watched at a shorter interval: memory can run
+ * out faster than a tick, and two small reads (/proc/meminfo, PSI) cost a few
+ * microseconds. Only the pressure path runs here. */
+#define PRESSURE_WATCH_USEC (200 * USEC_PER_MSEC)
+
+static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        MemInfo mi;
+        int r;
+
+        if (meminfo_read(m->roots.procfs_fd, &mi) >= 0) {
+                m->meminfo = mi;
+                m->has_psi = psi_read(m->roots.procfs_fd, &m->psi) >= 0;
+                manager_update_pressure(m);
+                /* PSI's avg10 stays up for seconds after a stall: acting on
+                 * it here would online a block every 200 ms. The tick
+                 * handles PSI; this path handles a falling MemAvailable. */
+                if (m->pressure.reason == PRESSURE_RESERVE ||
+                    m->pressure.reason == PRESSURE_RESERVE_PSI)
+                        (void)manager_relieve_pressure(m);
+        }
+        r = sd_event_source_set_time_relative(s, PRESSURE_WATCH_USEC);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rearm the pressure timer: %m");
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
@@ -616,6 +645,11 @@ int manager_run(Manager *m)
                                        m->config.tick_usec, 0, on_tick, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the tick timer: %m");
+
+        r = sd_event_add_time_relative(m->event, &m->pressure_source, CLOCK_MONOTONIC,
+                                       PRESSURE_WATCH_USEC, 0, on_pressure_watch, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the pressure timer: %m");
 
         log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64
                  " MiB, tick %.1fs, scan budget %.2f%% of a CPU%s",

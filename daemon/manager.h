@@ -114,6 +114,7 @@ typedef struct Manager {
         struct ManagerBusState *bus_state; /* manager-bus.c: property values last published */
         bool metrics_failing;              /* metrics.c: the last write failed (warned once) */
         sd_event_source *tick_source;
+        sd_event_source *pressure_source; /* a fast, cheap look at MemAvailable and PSI */
         sd_event_source *uevent_source;
         MemEvents *memevents;
 } Manager;
