@@ -6,10 +6,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+
+static int64_t now_monotonic_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* Remember what went wrong last, for the LastError property. */
 static void manager_set_error(Manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,6 +61,13 @@ int manager_online_block(Manager *m, MemBlock *b, const char *why)
                 return log_error_errno(-EIO, "memory%" PRIu32 ": still not online after writing "
                                              "online_movable",
                                        index);
+        /* A block the kernel just onlined is empty: all its pages went to
+         * the buddy allocator. Knowing that makes its first use visible to
+         * the handshake at its next count. */
+        b->usage = (PageUsage){ .free = m->table.pages_per_block };
+        b->usage_valid = true;
+        b->scanned_ns = (uint64_t)now_monotonic_ns();
+        b->node_free_at_scan = 0;
         m->counters.blocks_onlined++;
         if (m->bytes_offlined_by_daemon >= m->table.block_size_bytes)
                 m->bytes_offlined_by_daemon -= m->table.block_size_bytes;

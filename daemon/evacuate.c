@@ -404,35 +404,115 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
         return 0;
 }
 
+static uint64_t node_floor_pages(const Manager *m)
+{
+        return m->config.node_reserve_mib * 1024 * 1024 / m->page_size;
+}
+
+bool manager_node_busy(const Manager *m, int node, uint64_t now_usec)
+{
+        const NodeState *n;
+
+        if (node < 0 || (size_t)node >= m->n_nodes)
+                return false;
+        n = &m->nodes[node];
+        if (n->pressure_usec && n->pressure_usec + m->config.backoff_initial_usec > now_usec)
+                return true;
+        return n->present &&
+               n->free_pages < node_floor_pages(m) + m->table.pages_per_block;
+}
+
+void manager_read_offline_nodes(Manager *m)
+{
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+                NodeState *n;
+
+                if (b->state != BLOCK_OFFLINE || b->node < 0 || (size_t)b->node >= m->n_nodes)
+                        continue;
+                n = &m->nodes[b->node];
+                if (node_meminfo_read(m->roots.sysfs_fd, b->node, &n->mem) >= 0) {
+                        n->present = true;
+                        n->free_pages = n->mem.free_kb * 1024 / m->page_size;
+                }
+                /* skip the node's other blocks */
+                while (i + 1 < m->table.n && m->table.blocks[i + 1].node == b->node)
+                        i++;
+        }
+}
+
+/* A process bound to one node runs short there while the machine does not:
+ * bring that node's own blocks back, lowest first, until it has its floor
+ * plus one block. */
+static int manager_relieve_nodes(Manager *m)
+{
+        uint64_t floor = node_floor_pages(m), now = now_usec();
+        int done = 0;
+
+        if (floor == 0)
+                return 0;
+        for (size_t nd = 0; nd < m->n_nodes; nd++) {
+                NodeState *n = &m->nodes[nd];
+                bool short_before = n->present && n->free_pages < floor;
+
+                if (!short_before)
+                        continue;
+                for (size_t i = 0; i < m->table.n && n->free_pages < floor + m->table.pages_per_block;
+                     i++) {
+                        MemBlock *b = &m->table.blocks[i];
+
+                        if (b->node != (int)nd || b->state != BLOCK_OFFLINE ||
+                            !(b->zones & ZONE_MOVABLE_BIT) ||
+                            indexset_contains(&m->config.exclude_blocks, b->index))
+                                continue;
+                        if (manager_evacuating(m) && m->evac.node == (int)nd)
+                                manager_evacuation_abort(m, "node memory pressure");
+                        if (manager_online_block(m, b, "node below NodeMinFreeMiB") > 0) {
+                                n->free_pages += m->table.pages_per_block;
+                                done++;
+                        }
+                        n->pressure_usec = now;
+                }
+                if (done > 0)
+                        log_notice("Node %zu ran short (free %" PRIu64 " MiB, NodeMinFreeMiB=%" PRIu64
+                                   "): onlined %d blocks",
+                                   nd, (n->free_pages - (uint64_t)done * m->table.pages_per_block) *
+                                               m->page_size >> 20,
+                                   m->config.node_reserve_mib, done);
+        }
+        return done;
+}
+
 int manager_relieve_pressure(Manager *m)
 {
         uint32_t picks[64];
         size_t n;
         int done = 0, r;
 
-        if (!pressure_is_on(&m->pressure))
-                return 0;
-        if (manager_evacuating(m)) {
-                log_notice("Memory pressure (%s): ending the evacuation of memory%" PRIu32,
-                           pressure_reason_to_string(m->pressure.reason), m->evac.index);
-                manager_evacuation_abort(m, "memory pressure");
-        }
-        n = policy_pick_online(&m->config, &m->pressure, m->table.blocks, m->table.n,
-                               m->table.pages_per_block, picks, ELEMENTSOF(picks));
-        for (size_t i = 0; i < n; i++) {
-                MemBlock *b = blocktable_find(&m->table, picks[i]);
+        if (pressure_is_on(&m->pressure)) {
+                if (manager_evacuating(m)) {
+                        log_notice("Memory pressure (%s): ending the evacuation of memory%" PRIu32,
+                                   pressure_reason_to_string(m->pressure.reason), m->evac.index);
+                        manager_evacuation_abort(m, "memory pressure");
+                }
+                n = policy_pick_online(&m->config, &m->pressure, m->table.blocks, m->table.n,
+                                       m->table.pages_per_block, picks, ELEMENTSOF(picks));
+                for (size_t i = 0; i < n; i++) {
+                        MemBlock *b = blocktable_find(&m->table, picks[i]);
 
-                if (!b)
-                        continue;
-                r = manager_online_block(m, b, pressure_reason_to_string(m->pressure.reason));
-                if (r > 0)
-                        done++;
+                        if (!b)
+                                continue;
+                        r = manager_online_block(m, b,
+                                                 pressure_reason_to_string(m->pressure.reason));
+                        if (r > 0)
+                                done++;
+                }
+                if (n > 0)
+                        log_notice("Memory pressure (%s, MemAvailable %" PRIu64
+                                   " MiB, reserve %" PRIu64 " MiB): onlined %d of %zu blocks",
+                                   pressure_reason_to_string(m->pressure.reason),
+                                   m->meminfo.available_kb / 1024,
+                                   m->pressure.reserve_pages * m->page_size >> 20, done, n);
         }
-        if (n > 0)
-                log_notice("Memory pressure (%s, MemAvailable %" PRIu64 " MiB, reserve %" PRIu64
-                           " MiB): onlined %d of %zu blocks",
-                           pressure_reason_to_string(m->pressure.reason),
-                           m->meminfo.available_kb / 1024,
-                           m->pressure.reserve_pages * m->page_size >> 20, done, n);
-        return done;
+        return done + manager_relieve_nodes(m);
 }

@@ -363,7 +363,8 @@ static void manager_decide(Manager *m)
                         continue;
                 }
                 /* EVACUATE: the node freed memory since the first use. */
-                if (!b || policy_check_offlinable(&m->config, b, lowest[pos], &bo[pos],
+                if (!b || manager_node_busy(m, b->node, now_usec) ||
+                    policy_check_offlinable(&m->config, b, lowest[pos], &bo[pos],
                                                   now_usec) != OFFLINE_OK ||
                     !policy_can_spare_block(m->pressure.available_pages,
                                             m->pressure.reserve_pages, m->table.pages_per_block) ||
@@ -375,7 +376,15 @@ static void manager_decide(Manager *m)
                 return;
 
         uint32_t picks[POLICY_SWEEP_MAX];
+        _cleanup_free_ bool *node_busy = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(bool));
+
+        if (!node_busy)
+                return;
+        for (size_t i = 0; i < m->n_nodes; i++)
+                node_busy[i] = manager_node_busy(m, (int)i, now_usec);
         SweepInput sw = {
+                .node_busy = node_busy,
+                .n_nodes = m->n_nodes,
                 .blocks = m->table.blocks,
                 .n_blocks = n,
                 .lowest_of_node = lowest,
@@ -548,9 +557,10 @@ static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)
                 manager_update_pressure(m);
                 /* PSI's avg10 stays up for seconds after a stall: acting on
                  * it here would online a block every 200 ms. The tick
-                 * handles PSI; this path handles a falling MemAvailable. */
-                if (m->pressure.reason == PRESSURE_RESERVE ||
-                    m->pressure.reason == PRESSURE_RESERVE_PSI)
+                 * handles PSI; this path handles a falling MemAvailable and
+                 * nodes running short. */
+                manager_read_offline_nodes(m);
+                if (m->pressure.reason != PRESSURE_PSI)
                         (void)manager_relieve_pressure(m);
         }
         r = sd_event_source_set_time_relative(s, PRESSURE_WATCH_USEC);

@@ -23,6 +23,7 @@ typedef struct NodeState {
         bool present;          /* has a meminfo file */
         NodeMemInfo mem;
         uint64_t free_pages;   /* mem.free_kb in pages */
+        uint64_t pressure_usec; /* when the node last ran short (NodeMinFreeMiB), 0 = never */
 } NodeState;
 
 /* The one evacuation in flight: a worker process that moves the block's
@@ -148,8 +149,14 @@ int manager_online_block(Manager *m, MemBlock *b, const char *why);
 int manager_online_all(Manager *m, const char *why);
 
 /* Give memory back: under pressure, end the evacuation in flight and
- * online blocks until the reserve is met. Returns blocks onlined. */
+ * online blocks until the reserve is met; then the same per node for nodes
+ * below NodeMinFreeMiB. Returns blocks onlined. */
 int manager_relieve_pressure(Manager *m);
+/* Reread the free counts of the nodes that have offline blocks. */
+void manager_read_offline_nodes(Manager *m);
+/* A node that may not lose a block now: it ran short recently, or one block
+ * less would leave it below NodeMinFreeMiB. */
+bool manager_node_busy(const Manager *m, int node, uint64_t now_usec);
 /* Start evacuating a block (handshake or sweep). 0 started or logged (dry
  * run), -EBUSY when one is in flight, other -errno when it cannot start. */
 int manager_evacuate_block(Manager *m, uint32_t index, const char *why);

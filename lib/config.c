@@ -80,6 +80,7 @@ static const ConfigKey config_keys[] = {
     {"Reserve", "MinFreeMiB", parse_u64, FIELD(reserve_mib), 0, 1048576},
     {"Reserve", "MinFreePercent", parse_percent, FIELD(reserve_percent), 0, 90},
     {"Reserve", "PSISomeAvg10", parse_percent, FIELD(psi_some_avg10), 0, 100},
+    {"Reserve", "NodeMinFreeMiB", parse_u64, FIELD(node_reserve_mib), 0, 1048576},
 
     {"Policy", "ExcludeBlocks", parse_indexset, FIELD(exclude_blocks), 0,
      CONFIG_EXCLUDE_BLOCKS_MAX},
@@ -119,6 +120,7 @@ void config_init(Config *c)
             .reserve_mib = 256,
             .reserve_percent = 5,
             .psi_some_avg10 = 10,
+            .node_reserve_mib = 64,
             .exclude_blocks = INDEXSET_NULL,
             .destination_nodes = INDEXSET_NULL,
             .max_evacuations_per_tick = 1,

@@ -30,6 +30,7 @@ typedef struct Config {
         uint64_t reserve_mib;   /* MinFreeMiB */
         double reserve_percent; /* MinFreePercent of MemTotal; the larger wins */
         double psi_some_avg10;  /* PSISomeAvg10: memory "some avg10" threshold, % */
+        uint64_t node_reserve_mib; /* NodeMinFreeMiB: free memory kept on each node that has offline blocks */
 
         /* [Policy] */
         IndexSet exclude_blocks;           /* ExcludeBlocks: never offlined ("0-7,12") */

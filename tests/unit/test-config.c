@@ -80,6 +80,7 @@ static void test_defaults(void)
         CHECK_EQ_INT(c.reserve_mib, 256);
         CHECK(c.reserve_percent == 5);
         CHECK(c.psi_some_avg10 == 10);
+        CHECK_EQ_INT(c.node_reserve_mib, 64);
         CHECK(indexset_is_empty(&c.exclude_blocks));
         CHECK(indexset_is_empty(&c.destination_nodes));
         CHECK_EQ_INT(c.max_evacuations_per_tick, 1);
@@ -119,6 +120,7 @@ static void test_full_file(void)
                                 "MinFreeMiB=1024 ; inline comment\n"
                                 "MinFreePercent=0\n"
                                 "PSISomeAvg10=25.125\n"
+                                "NodeMinFreeMiB=0\n"
                                 "[Policy]\n"
                                 "ExcludeBlocks=0-7, 12\n"
                                 "DestinationNodes=1,0\n"
@@ -141,6 +143,7 @@ static void test_full_file(void)
         CHECK_EQ_INT(c.reserve_mib, 1024);
         CHECK(c.reserve_percent == 0);
         CHECK(c.psi_some_avg10 == 25.125);
+        CHECK_EQ_INT(c.node_reserve_mib, 0);
         CHECK_EQ_STR(indexset_format(&c.exclude_blocks, buf, sizeof(buf)), "0-7,12");
         CHECK_EQ_STR(indexset_format(&c.destination_nodes, buf, sizeof(buf)), "0-1");
         CHECK_EQ_INT(c.max_evacuations_per_tick, 64);
@@ -680,7 +683,7 @@ static void test_copy_equal(void)
         {
                 const char *s, *k;
 
-                CHECK_EQ_INT(config_key_count(), 17);
+                CHECK_EQ_INT(config_key_count(), 18);
                 CHECK_EQ_INT(config_key_get(0, &s, &k), 0);
                 CHECK_EQ_STR(s, "Daemon");
                 CHECK_EQ_STR(k, "TickSec");
