@@ -37,4 +37,9 @@ line=$(wl_cmd verify)
 report verify_s "$(wl_field "$line" seconds)"
 assert_eq "$(wl_field "$line" checked_bytes)" "$((mib * 1048576))" "bytes verified"
 assert_eq "$(wl_field "$line" wrong_bytes)" 0 "wrong bytes"
+
+# The verifier itself: flipped bytes are counted.
+wl_cmd corrupt 3 >/dev/null
+line=$(wl_cmd verify)
+assert_eq "$(wl_field "$line" wrong_bytes)" 3 "wrong bytes after flipping 3"
 wl_stop
