@@ -312,13 +312,63 @@ static int add_pipe(struct workload *w) {
         return 0;
 }
 
+struct block_count {
+        uint64_t block;
+        uint64_t pages;
+};
+
+static int block_count_add(struct block_count **counts, size_t *n, uint64_t block) {
+        struct block_count *c;
+        size_t j;
+
+        for (j = 0; j < *n; j++)
+                if ((*counts)[j].block == block) {
+                        (*counts)[j].pages++;
+                        return 0;
+                }
+        c = realloc(*counts, (*n + 1) * sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c[*n] = (struct block_count) { .block = block, .pages = 1 };
+        *counts = c;
+        (*n)++;
+        return 0;
+}
+
+/* "B:N,B:N" sorted by block index, for people and for scripts. */
+static void block_counts_print(struct block_count *counts, size_t n) {
+        for (size_t a = 0; a < n; a++)
+                for (size_t b = a + 1; b < n; b++)
+                        if (counts[b].block < counts[a].block) {
+                                struct block_count t = counts[a];
+
+                                counts[a] = counts[b];
+                                counts[b] = t;
+                        }
+        for (size_t a = 0; a < n; a++)
+                printf("%s%" PRIu64 ":%" PRIu64, a ? "," : "", counts[a].block, counts[a].pages);
+}
+
+/* PFN of one mapped page from /proc/self/pagemap; 0 when unknown (not
+ * present, or PFNs hidden without CAP_SYS_ADMIN). */
+static uint64_t page_pfn(int pagemap_fd, const struct workload *w, const void *addr) {
+        uint64_t e;
+        off_t off = (off_t) ((uintptr_t) addr / w->page_size * 8);
+
+        if (pagemap_fd < 0 || pread(pagemap_fd, &e, 8, off) != 8 || !(e & PAGEMAP_PRESENT))
+                return 0;
+        return e & PFN_MASK;
+}
+
 /* Pins pages: each one is vmspliced into a pipe that stays open, so the
  * page holds an extra reference and migration (and offlining) fails. */
 static int cmd_pin(struct workload *w, const char *arg) {
         uint64_t n, stride = 1, done = 0, page = 0;
+        struct block_count *counts = NULL;
+        size_t n_counts = 0;
         char *space;
         char buf[64];
-        int r;
+        int r = 0, pagemap_fd;
 
         snprintf(buf, sizeof(buf), "%s", arg ? arg : "");
         space = strchr(buf, ' ');
@@ -333,6 +383,7 @@ static int cmd_pin(struct workload *w, const char *arg) {
                 printf("error pin: need a page count\n");
                 return -EINVAL;
         }
+        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
         for (size_t i = 0; i < w->n_chunks && done < n; i++) {
                 for (size_t off = 0; off < w->chunks[i].len && done < n; off += w->page_size, page++) {
                         struct iovec iov = { .iov_base = w->chunks[i].addr + off, .iov_len = w->page_size };
@@ -344,21 +395,36 @@ static int cmd_pin(struct workload *w, const char *arg) {
                                 r = add_pipe(w);
                                 if (r < 0) {
                                         printf("error pin: after %" PRIu64 " pages: pipe: %s\n", done, strerror(-r));
-                                        return r;
+                                        goto out;
                                 }
                         }
                         p = &w->pipes[w->n_pipes - 1];
                         if (vmsplice(p->fd[1], &iov, 1, SPLICE_F_NONBLOCK) != (ssize_t) w->page_size) {
-                                printf("error pin: after %" PRIu64 " pages: vmsplice: %s\n", done, strerror(errno));
-                                return -errno;
+                                r = -errno;
+                                printf("error pin: after %" PRIu64 " pages: vmsplice: %s\n", done, strerror(-r));
+                                goto out;
                         }
                         p->pages++;
+                        w->pinned_pages++;
                         done++;
+                        uint64_t pfn = page_pfn(pagemap_fd, w, iov.iov_base);
+                        if (pfn && block_count_add(&counts, &n_counts, pfn * w->page_size / w->block_bytes) < 0) {
+                                r = -ENOMEM;
+                                printf("error pin: out of memory\n");
+                                goto out;
+                        }
                 }
         }
-        w->pinned_pages += done;
-        printf("pin pages=%" PRIu64 " pinned_pages=%zu pipes=%zu\n", done, w->pinned_pages, w->n_pipes);
-        return 0;
+        /* blocks= lists the memory blocks holding pinned pages (empty when
+         * PFNs are hidden from us). */
+        printf("pin pages=%" PRIu64 " pinned_pages=%zu pipes=%zu blocks=", done, w->pinned_pages, w->n_pipes);
+        block_counts_print(counts, n_counts);
+        printf("\n");
+out:
+        if (pagemap_fd >= 0)
+                close(pagemap_fd);
+        free(counts);
+        return r;
 }
 
 static void unpin_all(struct workload *w) {
@@ -388,11 +454,6 @@ static int read_block_bytes(uint64_t *ret) {
         *ret = strtoull(buf, NULL, 16);
         return *ret ? 0 : -EIO;
 }
-
-struct block_count {
-        uint64_t block;
-        uint64_t pages;
-};
 
 /* PFNs of our pages from /proc/self/pagemap (needs CAP_SYS_ADMIN, else
  * every PFN reads 0). Prints the range and the pages per memory block. */
@@ -424,7 +485,6 @@ static int cmd_pfns(struct workload *w) {
                 }
                 for (size_t k = 0; k < pages; k++) {
                         uint64_t pfn, block;
-                        size_t j;
 
                         if (!(entries[k] & PAGEMAP_PRESENT))
                                 continue;
@@ -439,20 +499,10 @@ static int cmd_pfns(struct workload *w) {
                         if (pfn > max)
                                 max = pfn;
                         block = pfn * w->page_size / w->block_bytes;
-                        for (j = 0; j < n_counts; j++)
-                                if (counts[j].block == block)
-                                        break;
-                        if (j == n_counts) {
-                                struct block_count *c = realloc(counts, (n_counts + 1) * sizeof(*c));
-
-                                if (!c) {
-                                        r = -ENOMEM;
-                                        goto out;
-                                }
-                                counts = c;
-                                counts[n_counts++] = (struct block_count) { .block = block };
+                        if (block_count_add(&counts, &n_counts, block) < 0) {
+                                r = -ENOMEM;
+                                goto out;
                         }
-                        counts[j].pages++;
                 }
         }
         if (zero_pfn == present && present > 0) {
@@ -462,17 +512,7 @@ static int cmd_pfns(struct workload *w) {
         }
         printf("pfns present=%" PRIu64 " min=0x%" PRIx64 " max=0x%" PRIx64 " blocks=", present,
                present ? min : 0, max);
-        /* Sorted by block index, for people and for scripts. */
-        for (size_t a = 0; a < n_counts; a++)
-                for (size_t b = a + 1; b < n_counts; b++)
-                        if (counts[b].block < counts[a].block) {
-                                struct block_count t = counts[a];
-
-                                counts[a] = counts[b];
-                                counts[b] = t;
-                        }
-        for (size_t a = 0; a < n_counts; a++)
-                printf("%s%" PRIu64 ":%" PRIu64, a ? "," : "", counts[a].block, counts[a].pages);
+        block_counts_print(counts, n_counts);
         printf("\n");
 out:
         if (r == -EIO || r == -ENOMEM)
