@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# Helpers of the evacuation scenarios (sourced after lib.sh, in the guest).
+#
+#   mp_config TEXT        write TEXT as a drop-in of mempowerd.conf
+#   mp_start              systemctl start mempowerd, fail unless active
+#   mp_prop NAME          a property of org.mempowerd1.Manager (value only)
+#   mp_wait SECS CMD...   run CMD every 0.5 s until it succeeds; 1 after SECS
+#   node_states N         "INDEX STATE" per block of node N
+#   node_count N STATE    how many blocks of node N are in STATE
+#   node_count_ge N STATE MIN   at least MIN of them
+#   oom_kills             OOM kills in the kernel log so far
+#   mp_dump               the daemon's journal and block states (on failure)
+
+# Emulation (TCG) runs 20-50 times slower than hardware: give the scanner
+# the CPU share that buys the same counts per second as the default does
+# on real hardware, and let an offline take as long as it does here.
+MP_TCG_CONFIG='[Daemon]
+TickSec=1
+[Scan]
+ScanCPUPercent=20
+[Offline]
+TimeoutSec=30
+BackoffInitialSec=5
+BackoffMaxSec=60
+'
+
+mp_config() {
+        mkdir -p /etc/mempowerd/mempowerd.conf.d
+        printf '%s\n' "$1" >/etc/mempowerd/mempowerd.conf.d/50-test.conf
+}
+
+mp_start() {
+        systemctl start mempowerd || fail "systemctl start mempowerd failed"
+        [[ "$(systemctl is-active mempowerd)" == active ]] || fail "mempowerd is not active"
+        log "mempowerd started: $(systemctl show -p StatusText --value mempowerd)"
+}
+
+mp_prop() {
+        busctl --system get-property org.mempowerd1 /org/mempowerd1 org.mempowerd1.Manager "$1" |
+                awk '{ $1 = ""; sub(/^ /, ""); gsub(/"/, ""); print }'
+}
+
+mp_wait() {
+        local limit=$1 i
+        shift
+        for ((i = 0; i < limit * 2; i++)); do
+                "$@" && return 0
+                sleep 0.5
+        done
+        return 1
+}
+
+node_states() {
+        local i s
+        for i in $(node_blocks "$1"); do
+                read -r s <"$sysmem/memory$i/state"
+                printf '%s %s\n' "$i" "$s"
+        done
+}
+
+node_count() {
+        node_states "$1" | awk -v s="$2" '$2 == s { n++ } END { print n + 0 }'
+}
+
+# node_count_ge N STATE MIN: at least MIN blocks of node N are in STATE.
+node_count_ge() {
+        (($(node_count "$1" "$2") >= $3))
+}
+
+oom_kills() {
+        dmesg | grep -c -E 'Out of memory|oom-kill|Killed process' || true
+}
+
+mp_dump() {
+        log "node 1 blocks: $(node_states 1 | tr '\n' ' ')"
+        journalctl -u mempowerd --no-pager -o short-monotonic | tail -80 || true
+}
+
+mp_on_exit() {
+        local rc=$?
+        ((rc == 0)) || mp_dump >&2
+}
+trap mp_on_exit EXIT

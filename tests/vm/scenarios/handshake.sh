@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The first-use / next-free handshake on node 1: the workload fills node 1
+# past its first block (blocks mempowerd onlines for it are first used),
+# then frees most of it (the next free). Within 30 s of the free mempowerd
+# has moved the remaining pages off with move_pages and offlined every
+# node-1 block that holds no unmovable page but the node's lowest; the
+# workload's data is intact.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. /vmtest/lib.sh
+# shellcheck source=SCRIPTDIR/../evac.sh
+. /vmtest/evac.sh
+
+have_jq || fail "jq is missing on the guest root"
+mp_config "$MP_TCG_CONFIG"
+mp_start
+lowest=$(node_blocks 1 | head -n 1)
+total=$(node_blocks 1 | wc -l)
+assert_ge "$total" 8 "node-1 blocks"
+
+# At start the consolidation sweep takes the empty node-1 blocks offline,
+# keeping NodeMinFreeMiB free on the node.
+mp_wait 60 node_count_ge 1 offline $((total - 2)) ||
+        fail "empty node-1 blocks not offlined at start: $(node_states 1 | tr '\n' ' ')"
+report node1_offline_at_start "$(node_count 1 offline)"
+
+# First use: 400 MiB bound to node 1 need blocks the daemon brings back.
+wl_start --policy bind --nodes 1 --seed 7
+line=$(wl_cmd alloc 400)
+report alloc_s "$(wl_field "$line" seconds)"
+assert_eq "$(oom_kills)" 0 "OOM kills while filling node 1"
+mp_wait 20 journalctl -u mempowerd -o cat -g "first use noted" --no-pager -q ||
+        fail "no first use noted"
+log "node 1 after the fill: $(node_states 1 | tr '\n' ' ')"
+migrated_before=$(mp_prop PagesMigrated)
+
+# Next free: 90 % of it goes back.
+line=$(wl_cmd free-part 90)
+read -r t_free _ </proc/uptime
+all_off() {
+        local i s
+        for i in $(node_blocks 1); do
+                [[ "$i" == "$lowest" ]] && continue
+                read -r s <"$sysmem/memory$i/state"
+                [[ "$s" == offline ]] || return 1
+        done
+}
+if mp_wait 30 all_off; then
+        read -r t_done _ </proc/uptime
+        report free_to_all_offline_s "$(awk -v a="$t_free" -v b="$t_done" 'BEGIN { printf "%.1f", b - a }')"
+else
+        # A block left online must hold unmovable pages to be excused.
+        json=$(mempowerd_json)
+        for i in $(node_blocks 1); do
+                [[ "$i" == "$lowest" ]] && continue
+                read -r s <"$sysmem/memory$i/state"
+                [[ "$s" == offline ]] && continue
+                u=$(jq ".blocks[] | select(.index == $i) | .unmovable" <<<"$json")
+                ((u > 0)) || fail "memory$i still online 30 s after the free with no unmovable page"
+        done
+fi
+# When the first block went offline after the free: the handshake latency.
+first_off=$(journalctl -u mempowerd -o short-monotonic --no-pager -g ': offline after' |
+        awk -v t="$t_free" '{ gsub(/[\[\]]/, "", $1); if ($1 + 0 >= t + 0) { print $1 - t; exit } }')
+[[ -z "$first_off" ]] || report free_to_first_offline_s "$first_off"
+
+migrated=$(mp_prop PagesMigrated)
+report pages_migrated "$((migrated - migrated_before))"
+assert_ge "$((migrated - migrated_before))" 1 "pages moved by move_pages after the free"
+report evacuations_succeeded "$(mp_prop EvacuationsSucceeded)"
+report node1_offline_at_end "$(node_count 1 offline)"
+
+line=$(wl_cmd verify)
+assert_eq "$(wl_field "$line" wrong_bytes)" 0 "wrong bytes after the evacuation"
+wl_stop
+assert_eq "$(oom_kills)" 0 "OOM kills"
