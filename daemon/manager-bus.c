@@ -290,8 +290,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                         snprintf(reason, sizeof(reason), "%s", strerror(-r));
                 config_free(&scratch);
                 return sd_bus_error_setf(error, MEMPOWERD_ERROR_BAD_CONFIG,
-                                         "Configuration not reloaded, the previous one stays: %s",
-                                         reason);
+                                         "%s (the previous configuration stays)", reason);
         }
         return sd_bus_reply_method_return(msg, NULL);
 }
