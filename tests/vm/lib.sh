@@ -10,6 +10,7 @@
 #   assert_cmd MSG CMD...     CMD succeeds
 #   vm_monitor HMP-COMMAND    run a QEMU monitor (HMP) command on the host, print its output
 #   vm_hotadd_dimm SIZE NODE  hot-add a pc-dimm of SIZE (e.g. 256M) to NODE, print its id
+#   vm_hotremove_dimm ID      unplug it again (the guest offlines and removes its blocks)
 #   mempowerd_json            run `mempowerd --once --json`, print the JSON
 #   meminfo KEY               a /proc/meminfo value in kB
 #   sysmem                    the memory sysfs directory
@@ -115,6 +116,19 @@ vm_hotadd_dimm() {
         vm_monitor "device_add pc-dimm,id=dimm-$id,memdev=mem-$id,node=$node" >/dev/null ||
                 fail "device_add pc-dimm on node $node failed"
         printf 'dimm-%s\n' "$id"
+}
+
+# Asks QEMU to unplug a DIMM (ACPI eject): the guest kernel offlines its
+# blocks, then removes them. Returns once QEMU no longer lists it (the
+# guest may refuse, e.g. when a block cannot be offlined: then it fails).
+vm_hotremove_dimm() {
+        local id=$1 i
+        vm_monitor "device_del $id" >/dev/null || fail "device_del $id failed"
+        for ((i = 0; i < 300; i++)); do
+                [[ "$(vm_monitor "info memory-devices")" == *"\"$id\""* ]] || return 0
+                sleep 0.2
+        done
+        fail "DIMM $id still present 60 s after device_del"
 }
 
 mempowerd_bin() {

@@ -45,3 +45,12 @@ assert_eq "$(($(meminfo MemTotal) - total_before))" $((256 * 1024)) "MemTotal gr
 devices=$(vm_monitor "info memory-devices")
 [[ "$devices" == *"\"$id\""* ]] || fail "QEMU does not list $id: $devices"
 log "ok: QEMU lists $id"
+
+# And unplug it: the kernel offlines and removes its blocks.
+t0=$(uptime_s)
+vm_hotremove_dimm "$id"
+t1=$(uptime_s)
+report hotremove_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+mapfile -t final < <(node_blocks 1)
+assert_eq "${#final[@]}" "${#before[@]}" "node 1 blocks after unplugging $id"
+assert_eq "$(meminfo MemTotal)" "$total_before" "MemTotal after unplugging $id (kB)"
