@@ -62,6 +62,14 @@ for method in Pause Resume Rescan OnlineAll Reload; do
         [[ "$err" == *"Access denied"* ]] || fail "nobody: $method(): '$err', expected Access denied"
         log "ok: nobody: $method() refused ($err)"
 done
+# The bus policy refuses them, before the daemon (sd-bus would too: the
+# methods are not marked unprivileged) sees the call.
+rc=0
+err=$(nobody dbus-send --system --print-reply --dest=org.mempowerd1 /org/mempowerd1 \
+        org.mempowerd1.Manager.OnlineAll 2>&1) || rc=$?
+((rc != 0)) || fail "nobody could call OnlineAll() (dbus-send)"
+[[ "$err" == *"Rejected send message"* ]] || fail "OnlineAll() not refused by the bus policy: $err"
+log "ok: the bus policy refuses nobody's OnlineAll()"
 rc=0
 err=$(nobody busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
         RequestName su org.mempowerd1 4 2>&1) || rc=$?

@@ -53,6 +53,10 @@ mark
 assert_cmd "systemctl start mempowerd" systemctl start mempowerd
 assert_eq "$(systemctl is-active mempowerd)" active "mempowerd.service state"
 pid=$(systemctl show -p MainPID --value mempowerd)
+# CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_SYS_ADMIN (21),
+# CAP_SYS_NICE (23) and nothing else.
+assert_eq "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" 0000000000a80004 \
+        "the daemon's effective capabilities"
 status=$(systemctl show -p StatusText --value mempowerd)
 log "StatusText: $status"
 [[ "$status" =~ ^[0-9]+\ blocks\ online,\ [0-9]+\ offline ]] || fail "STATUS= line: '$status'"
@@ -109,16 +113,6 @@ else
         log "no offline block to online (node 1 busy): OnlineAll() write not exercised"
 fi
 
-# ---- hot-add: a uevent through PrivateNetwork= ----
-total=$(prop BlocksTotal)
-vm_hotadd_dimm 256M 1 >/dev/null
-wait_for 30 eval '[[ "$(prop BlocksTotal)" == "$((total + 2))" ]]' ||
-        fail "BlocksTotal after hot-adding 256M: $(prop BlocksTotal), expected $((total + 2))"
-log "ok: hot-added blocks seen (BlocksTotal $(prop BlocksTotal))"
-if [[ "$(systemctl show -p MainPID --value mempowerd)" != "$pid" ]]; then
-        dmesg | grep -A12 -E 'BUG:|Oops' >&2 || true
-        fail "mempowerd died during the hot-add (a kernel oops in its read() of a new block?)"
-fi
 assert_cmd "mempowerctl resume" mempowerctl resume
 
 # ---- reload ----
@@ -147,6 +141,19 @@ assert_eq "$(systemctl show -p MainPID --value mempowerd)" "$pid" "same process 
 errors=$(journalctl -u mempowerd --no-pager -o cat -p warning |
         grep -E 'Permission denied|Operation not permitted|Read-only file system|Bad system call' || true)
 [[ -z "$errors" ]] || fail "sandbox errors in the journal: $errors"
+
+# ---- hot-add: uevents through PrivateNetwork=, the daemon survives ----
+# Last: on 6.1 reading valid_zones of a block just added, before its node
+# is set, oopses the kernel in the reader (zone_for_pfn_range, nid -1).
+total=$(prop BlocksTotal)
+vm_hotadd_dimm 256M 1 >/dev/null
+wait_for 30 eval '[[ "$(prop BlocksTotal)" == "$((total + 2))" ]]' ||
+        fail "BlocksTotal after hot-adding 256M: $(prop BlocksTotal), expected $((total + 2))"
+log "ok: hot-added blocks seen (BlocksTotal $(prop BlocksTotal))"
+if [[ "$(systemctl show -p MainPID --value mempowerd)" != "$pid" ]]; then
+        dmesg | grep -A12 -E 'BUG:|Oops' >&2 || true
+        fail "mempowerd died during the hot-add (a kernel oops in its read() of a new block?)"
+fi
 
 # ---- stop ----
 assert_cmd "systemctl stop mempowerd" systemctl stop mempowerd
