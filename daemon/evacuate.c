@@ -422,6 +422,12 @@ bool manager_node_busy(const Manager *m, int node, uint64_t now_usec)
                n->free_pages < node_floor_pages(m) + m->table.pages_per_block;
 }
 
+bool manager_pressure_recent(const Manager *m, uint64_t now_usec)
+{
+        return pressure_is_on(&m->pressure) ||
+               (m->pressure_usec && m->pressure_usec + m->config.backoff_initial_usec > now_usec);
+}
+
 void manager_read_offline_nodes(Manager *m)
 {
         for (size_t i = 0; i < m->table.n; i++) {
@@ -490,6 +496,7 @@ int manager_relieve_pressure(Manager *m)
         int done = 0, r;
 
         if (pressure_is_on(&m->pressure)) {
+                m->pressure_usec = now_usec();
                 if (manager_evacuating(m)) {
                         log_notice("Memory pressure (%s): ending the evacuation of memory%" PRIu32,
                                    pressure_reason_to_string(m->pressure.reason), m->evac.index);

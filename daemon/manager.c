@@ -283,6 +283,24 @@ static void manager_notify_status(Manager *m)
                    manager_dry_run(m) ? ", dry run" : "");
 }
 
+/* Blocks hot-added a moment ago may have had no node yet when their uevent
+ * was handled (see memblock_read): read them again until they do. */
+static void manager_reread_nodeless(Manager *m)
+{
+        uint32_t pending[64];
+        size_t n = 0;
+
+        if (indexset_is_empty(&m->has_memory))
+                return; /* not NUMA: no block ever has a node link */
+        for (size_t i = 0; i < m->table.n && n < ELEMENTSOF(pending); i++)
+                if (m->table.blocks[i].node < 0 && m->table.blocks[i].state == BLOCK_OFFLINE)
+                        pending[n++] = m->table.blocks[i].index;
+        for (size_t i = 0; i < n; i++)
+                (void)blocktable_refresh(&m->table, m->memdir_fd, pending[i], NULL);
+        if (n > 0)
+                (void)manager_size_nodes(m);
+}
+
 static void manager_update_pressure(Manager *m)
 {
         MemSnapshot snap = {
@@ -305,7 +323,7 @@ static void manager_decide(Manager *m)
         _cleanup_free_ bool *lowest = NULL;
         _cleanup_free_ Backoff *bo = NULL;
         uint64_t now_usec = m->last_tick_ns / NSEC_PER_USEC;
-        bool hold = m->paused || pressure_is_on(&m->pressure) || manager_evacuating(m);
+        bool hold = m->paused || manager_pressure_recent(m, now_usec) || manager_evacuating(m);
         size_t n = m->table.n, n_ev = handshake_max_events(&m->handshake);
         int k;
 
@@ -372,7 +390,7 @@ static void manager_decide(Manager *m)
                         (void)handshake_work_done(&m->handshake, e->node);
         }
 
-        if (m->paused || pressure_is_on(&m->pressure) || manager_evacuating(m))
+        if (m->paused || manager_pressure_recent(m, now_usec) || manager_evacuating(m))
                 return;
 
         uint32_t picks[POLICY_SWEEP_MAX];
@@ -412,6 +430,7 @@ int manager_tick(Manager *m)
         m->last_tick_ns = now;
         m->counters.ticks++;
         (void)manager_read_counters(m);
+        manager_reread_nodeless(m);
         /* Giving memory back comes first. */
         manager_update_pressure(m);
         (void)manager_relieve_pressure(m);
@@ -491,9 +510,15 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
         after = blocktable_find(&m->table, e->index);
         if (!after)
                 return 0;
-        if (!before)
+        if (!before) {
                 log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
                          block_state_to_string(after->state));
+                /* Hot-added memory stays offline until it is needed, unless
+                 * configured otherwise (or the kernel onlined it itself:
+                 * auto_online_blocks). */
+                if (after->state == BLOCK_OFFLINE && m->config.online_hot_added)
+                        (void)manager_online_block(m, after, "OnlineHotAdded=yes");
+        }
         else if (old != after->state) {
                 log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),
                          block_state_to_string(after->state));

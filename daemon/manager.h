@@ -108,6 +108,7 @@ typedef struct Manager {
         size_t n_backoffs;
         IndexSet has_memory; /* nodes with memory */
         Pressure pressure;   /* at the last look */
+        uint64_t pressure_usec; /* when the machine was last under pressure, 0 = never */
         Evacuation evac;
 
         sd_event *event;
@@ -157,6 +158,10 @@ void manager_read_offline_nodes(Manager *m);
 /* A node that may not lose a block now: it ran short recently, or one block
  * less would leave it below NodeMinFreeMiB. */
 bool manager_node_busy(const Manager *m, int node, uint64_t now_usec);
+/* Under pressure now, or less than BackoffInitialSec ago: no block is taken
+ * offline, so memory just given back is not taken again while the demand
+ * that needed it goes on. */
+bool manager_pressure_recent(const Manager *m, uint64_t now_usec);
 /* Start evacuating a block (handshake or sweep). 0 started or logged (dry
  * run), -EBUSY when one is in flight, other -errno when it cannot start. */
 int manager_evacuate_block(Manager *m, uint32_t index, const char *why);

@@ -187,16 +187,6 @@ int memblock_read(int memdir_fd, uint32_t index, uint64_t pages_per_block, MemBl
         if (b.state < 0)
                 return -EBADMSG;
 
-        /* valid_zones appeared in 4.5 and is absent where a block spans
-         * nodes on some kernels: treat absent as "none" (never touched). */
-        r = attr_read_at(fd, "valid_zones", buf, sizeof(buf));
-        if (r == -ENOENT)
-                b.zones = 0;
-        else if (r < 0)
-                return map_parse_error(r);
-        else if (zones_from_string(buf, &b.zones) < 0)
-                return -EBADMSG;
-
         /* phys_index is the first section of the block (hex); cross-check it
          * against the directory name rather than trusting either blindly. */
         r = attr_read_u64_at(fd, "phys_index", 16, &v);
@@ -212,6 +202,26 @@ int memblock_read(int memdir_fd, uint32_t index, uint64_t pages_per_block, MemBl
         r = block_find_node(fd, &b.node);
         if (r < 0)
                 return r;
+
+        /* A block just hot-added has no node yet when its "add" uevent
+         * arrives, and reading valid_zones then crashes 6.1 kernels
+         * (zone_for_pfn_range with NUMA_NO_NODE). The node link is made after
+         * the node is set, so without it the zones are left unknown (0, never
+         * touched) until the block is read again. */
+        if (b.node < 0 && b.state == BLOCK_OFFLINE) {
+                b.zones = 0;
+                *ret = b;
+                return 0;
+        }
+        /* valid_zones appeared in 4.5 and is absent where a block spans
+         * nodes on some kernels: treat absent as "none" (never touched). */
+        r = attr_read_at(fd, "valid_zones", buf, sizeof(buf));
+        if (r == -ENOENT)
+                b.zones = 0;
+        else if (r < 0)
+                return map_parse_error(r);
+        else if (zones_from_string(buf, &b.zones) < 0)
+                return -EBADMSG;
 
         *ret = b;
         return 0;

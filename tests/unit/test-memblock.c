@@ -226,6 +226,41 @@ static void test_malformed(void)
         tmpdir_remove(root);
 }
 
+/* A hot-added block has no node link for a moment after its "add" event;
+ * reading its valid_zones then would crash a 6.1 kernel. It is not read: a
+ * directory in its place would fail the read. */
+static void test_hot_added_without_node(void)
+{
+        char *root = tmpdir_make();
+        BlockTable t = { 0 };
+        bool removed = true;
+        int memdir;
+
+        fake_block_size(root, 0x8000000);
+        fake_block(root, 8, 0, "online", "Normal");
+        fake_block(root, 40, -1, "offline", "Movable Normal");
+        fake_unlink(root, "devices/system/memory/memory40/valid_zones");
+        fake_mkdir(root, "devices/system/memory/memory40/valid_zones");
+        memdir = open_memdir(root);
+        CHECK_EQ_INT(blocktable_load(memdir, &t, NULL), 0);
+        CHECK_EQ_INT(t.n, 2);
+        CHECK_EQ_INT(blocktable_find(&t, 40)->node, -1);
+        CHECK_EQ_INT(blocktable_find(&t, 40)->zones, 0);
+
+        /* the node link appears: the next read has node and zones */
+        fake_unlink(root, "devices/system/memory/memory40/valid_zones");
+        fake_write(root, "devices/system/memory/memory40/valid_zones", "Movable Normal\n");
+        fake_symlink(root, "devices/system/memory/memory40/node1", "../../node/node1");
+        CHECK_EQ_INT(blocktable_refresh(&t, memdir, 40, &removed), 0);
+        CHECK(!removed);
+        CHECK_EQ_INT(blocktable_find(&t, 40)->node, 1);
+        CHECK_EQ_INT(blocktable_find(&t, 40)->zones, ZONE_MOVABLE_BIT | ZONE_NORMAL_BIT);
+
+        blocktable_clear(&t);
+        close(memdir);
+        tmpdir_remove(root);
+}
+
 static void test_write_state(void)
 {
         char *root = tmpdir_make();
@@ -288,6 +323,7 @@ int main(void)
         test_holes_nodes_offline();
         test_refresh_appear_vanish();
         test_malformed();
+        test_hot_added_without_node();
         test_write_state();
         test_captured_tree();
         return test_summary("test-memblock");

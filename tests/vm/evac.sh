@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 # Helpers of the evacuation scenarios (sourced after lib.sh, in the guest).
 #
-#   mp_config TEXT        write TEXT as a drop-in of mempowerd.conf
+#   mp_config TEXT        write TEXT as the scenario's drop-in of mempowerd.conf
+#                         (after 50-tcg.conf, which mp_start writes)
 #   mp_start              systemctl start mempowerd, fail unless active
 #   mp_prop NAME          a property of org.mempowerd1.Manager (value only)
 #   mp_wait SECS CMD...   run CMD every 0.5 s until it succeeds; 1 after SECS
@@ -27,10 +28,12 @@ BackoffMaxSec=60
 
 mp_config() {
         mkdir -p /etc/mempowerd/mempowerd.conf.d
-        printf '%s\n' "$1" >/etc/mempowerd/mempowerd.conf.d/50-test.conf
+        printf '%s\n' "$1" >/etc/mempowerd/mempowerd.conf.d/60-scenario.conf
 }
 
 mp_start() {
+        mkdir -p /etc/mempowerd/mempowerd.conf.d
+        printf '%s\n' "$MP_TCG_CONFIG" >/etc/mempowerd/mempowerd.conf.d/50-tcg.conf
         systemctl start mempowerd || fail "systemctl start mempowerd failed"
         [[ "$(systemctl is-active mempowerd)" == active ]] || fail "mempowerd is not active"
         log "mempowerd started: $(systemctl show -p StatusText --value mempowerd)"

@@ -12,7 +12,6 @@
 . /vmtest/evac.sh
 
 have_jq || fail "jq is missing on the guest root"
-mp_config "$MP_TCG_CONFIG"
 mp_start
 lowest=$(node_blocks 1 | head -n 1)
 total=$(node_blocks 1 | wc -l)

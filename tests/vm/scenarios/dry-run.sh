@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The handshake workload with DryRun=yes: mempowerd logs what it would do
+# and changes nothing: every block's sysfs state is the same before and
+# after, and the decisions are in the journal.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. /vmtest/lib.sh
+# shellcheck source=SCRIPTDIR/../evac.sh
+. /vmtest/evac.sh
+
+mp_config "[Daemon]
+DryRun=yes"
+states() {
+        local d s
+        for d in "$sysmem"/memory[0-9]*; do
+                read -r s <"$d/state"
+                printf '%s %s\n' "${d##*/}" "$s"
+        done
+}
+before=$(states)
+mp_start
+assert_eq "$(mp_prop State)" dry-run "State property"
+
+wl_start --policy bind --nodes 1 --seed 11
+wl_cmd alloc 400 >/dev/null
+wl_cmd free-part 90 >/dev/null
+# Long enough for everything the real run did (it was done in ~10 s).
+mp_wait 30 journalctl -u mempowerd -o cat -g 'would (evacuate|offline)' --no-pager -q ||
+        fail "no dry-run decision logged"
+sleep 10
+line=$(wl_cmd verify)
+assert_eq "$(wl_field "$line" wrong_bytes)" 0 "wrong bytes"
+wl_stop
+systemctl stop mempowerd
+
+after=$(states)
+assert_eq "$after" "$before" "sysfs block states before and after"
+report decisions_logged "$(journalctl -u mempowerd -o cat --no-pager | grep -c 'would ')"
+assert_eq "$(journalctl -u mempowerd -o cat --no-pager | grep -c -E ': (online|offline) after|-> offline')" 0 \
+        "state changes made by the daemon"
