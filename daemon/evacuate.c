@@ -416,10 +416,19 @@ bool manager_node_busy(const Manager *m, int node, uint64_t now_usec)
         if (node < 0 || (size_t)node >= m->n_nodes)
                 return false;
         n = &m->nodes[node];
-        if (n->pressure_usec && n->pressure_usec + m->config.backoff_initial_usec > now_usec)
+        return n->pressure_usec && n->pressure_usec + m->config.backoff_initial_usec > now_usec;
+}
+
+uint64_t manager_node_floor_pages(const Manager *m)
+{
+        return node_floor_pages(m);
+}
+
+bool manager_node_can_spare(const Manager *m, const MemBlock *b)
+{
+        if (b->node < 0 || (size_t)b->node >= m->n_nodes || !m->nodes[b->node].present)
                 return true;
-        return n->present &&
-               n->free_pages < node_floor_pages(m) + m->table.pages_per_block;
+        return policy_node_can_spare(m->nodes[b->node].free_pages, node_floor_pages(m), b);
 }
 
 bool manager_pressure_recent(const Manager *m, uint64_t now_usec)

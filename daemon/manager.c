@@ -381,7 +381,7 @@ static void manager_decide(Manager *m)
                         continue;
                 }
                 /* EVACUATE: the node freed memory since the first use. */
-                if (!b || manager_node_busy(m, b->node, now_usec) ||
+                if (!b || manager_node_busy(m, b->node, now_usec) || !manager_node_can_spare(m, b) ||
                     policy_check_offlinable(&m->config, b, lowest[pos], &bo[pos],
                                                   now_usec) != OFFLINE_OK ||
                     !policy_can_spare_block(m->pressure.available_pages,
@@ -403,6 +403,8 @@ static void manager_decide(Manager *m)
         SweepInput sw = {
                 .node_busy = node_busy,
                 .n_nodes = m->n_nodes,
+                .node_free = node_free,
+                .node_floor_pages = manager_node_floor_pages(m),
                 .blocks = m->table.blocks,
                 .n_blocks = n,
                 .lowest_of_node = lowest,

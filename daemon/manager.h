@@ -155,9 +155,13 @@ int manager_online_all(Manager *m, const char *why);
 int manager_relieve_pressure(Manager *m);
 /* Reread the free counts of the nodes that have offline blocks. */
 void manager_read_offline_nodes(Manager *m);
-/* A node that may not lose a block now: it ran short recently, or one block
- * less would leave it below NodeMinFreeMiB. */
+/* A node that ran short less than BackoffInitialSec ago: none of its
+ * blocks is taken offline. */
 bool manager_node_busy(const Manager *m, int node, uint64_t now_usec);
+/* NodeMinFreeMiB in pages. */
+uint64_t manager_node_floor_pages(const Manager *m);
+/* Would the block's node keep NodeMinFreeMiB free without the block? */
+bool manager_node_can_spare(const Manager *m, const MemBlock *b);
 /* Under pressure now, or less than BackoffInitialSec ago: no block is taken
  * offline, so memory just given back is not taken again while the demand
  * that needed it goes on. */

@@ -272,6 +272,20 @@ static bool cheaper(const MemBlock *a, const MemBlock *b)
         return a->index > b->index;
 }
 
+bool policy_node_can_spare(uint64_t node_free_pages, uint64_t floor_pages, const MemBlock *b)
+{
+        if (node_free_pages == POLICY_FREE_UNKNOWN)
+                return true;
+        return node_free_pages >= floor_pages + b->usage.free;
+}
+
+static bool node_spares(const SweepInput *in, const MemBlock *b)
+{
+        if (!in->node_free || b->node < 0 || (size_t)b->node >= in->n_nodes)
+                return true;
+        return policy_node_can_spare(in->node_free[b->node], in->node_floor_pages, b);
+}
+
 size_t policy_sweep(const Config *c, const SweepInput *in, uint32_t *ret, size_t ret_size)
 {
         /* Positions of the picks in in->blocks, bounded so the search needs
@@ -295,7 +309,8 @@ size_t policy_sweep(const Config *c, const SweepInput *in, uint32_t *ret, size_t
                 for (size_t i = 0; i < in->n_blocks; i++) {
                         const MemBlock *b = &in->blocks[i];
 
-                        if (node_busy(in, b->node) || node_picked(in->blocks, picked, n, b->node))
+                        if (node_busy(in, b->node) || node_picked(in->blocks, picked, n, b->node) ||
+                                !node_spares(in, b))
                                 continue;
                         if (policy_check_offlinable(c, b, in->lowest_of_node[i],
                                                     in->backoffs ? &in->backoffs[i] : NULL,

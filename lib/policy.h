@@ -170,13 +170,20 @@ bool policy_is_target(const Config *c, const MemBlock *b, bool lowest_of_node);
 bool policy_can_spare_block(uint64_t available_pages, uint64_t reserve_pages,
                             uint64_t pages_per_block);
 
+/* Without block b, does its node keep floor_pages free? Its used pages move
+ * to another node; its free pages leave this one. An unknown free count
+ * (POLICY_FREE_UNKNOWN) does not stop anything. */
+bool policy_node_can_spare(uint64_t node_free_pages, uint64_t floor_pages, const MemBlock *b);
+
 typedef struct SweepInput {
         const MemBlock *blocks; /* any order */
         size_t n_blocks;
         const bool *lowest_of_node; /* parallel to blocks (policy_mark_lowest_of_node) */
         const Backoff *backoffs;    /* parallel to blocks; NULL = none failed */
         const bool *node_busy;      /* by node id: work in progress there; NULL = none */
-        size_t n_nodes;             /* entries in node_busy; higher nodes are not busy */
+        size_t n_nodes;             /* entries in node_busy and node_free */
+        const uint64_t *node_free;  /* by node id: free pages; NULL or POLICY_FREE_UNKNOWN = no floor */
+        uint64_t node_floor_pages;  /* a node keeps this much free without the block */
         uint64_t available_pages;   /* MemAvailable */
         uint64_t reserve_pages;
         uint64_t pages_per_block;

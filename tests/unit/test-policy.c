@@ -496,6 +496,55 @@ static void test_can_spare(void)
         CHECK(policy_can_spare_block(UINT64_MAX, UINT64_MAX - 2, 1));
 }
 
+/* A node keeps its floor without the block: the block's free pages leave the
+ * node, its used pages go elsewhere. The cheapest block whose node cannot
+ * spare it gives way to the next one that can. */
+static void test_sweep_node_floor(void)
+{
+        Config c;
+        uint32_t ret[4];
+        MemBlock t[] = {
+                used_blk(10, 1, 50), /* lowest of node 1 */
+                used_blk(11, 1, 0),  /* empty: cheapest, all its pages are free */
+                used_blk(12, 1, 60), /* PPB - 60 free */
+        };
+        bool low[ELEMENTSOF(t)];
+        uint64_t node_free[2] = { POLICY_FREE_UNKNOWN, 0 };
+        SweepInput in;
+
+        config_init(&c);
+        c.max_evacuations_per_tick = 4;
+        policy_mark_lowest_of_node(t, ELEMENTSOF(t), low);
+        in = (SweepInput){
+                .blocks = t,
+                .n_blocks = ELEMENTSOF(t),
+                .lowest_of_node = low,
+                .n_nodes = 2,
+                .node_free = node_free,
+                .node_floor_pages = 30,
+                .available_pages = 100 * PPB,
+                .reserve_pages = 1000,
+                .pages_per_block = PPB,
+                .now_usec = 5000,
+        };
+        /* exactly floor + the empty block's free pages: it may go */
+        node_free[1] = 30 + PPB;
+        CHECK_EQ_INT(policy_sweep(&c, &in, ret, 4), 1);
+        CHECK_EQ_INT(ret[0], 11);
+        /* one page less: not the empty block, but block 12 frees fewer */
+        node_free[1] = 30 + PPB - 1;
+        CHECK_EQ_INT(policy_sweep(&c, &in, ret, 4), 1);
+        CHECK_EQ_INT(ret[0], 12);
+        node_free[1] = 30 + PPB - 60 - 1;
+        CHECK_EQ_INT(policy_sweep(&c, &in, ret, 4), 0);
+        /* unknown free count: no floor applies */
+        node_free[1] = POLICY_FREE_UNKNOWN;
+        CHECK_EQ_INT(policy_sweep(&c, &in, ret, 4), 1);
+        CHECK_EQ_INT(ret[0], 11);
+        CHECK(policy_node_can_spare(100, 40, &t[2]) == (100 >= 40 + PPB - 60));
+        config_free(&c);
+}
+
 static void test_sweep(void)
 {
         Config c;
@@ -662,6 +711,7 @@ int main(void)
         test_offlinable();
         test_can_spare();
         test_sweep();
+        test_sweep_node_floor();
         test_destination();
         return test_summary("test-policy");
 }
