@@ -58,6 +58,7 @@ Manager *manager_free(Manager *m)
         manager_bus_close(m);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->pressure_source);
+        sd_event_source_disable_unref(m->psi_trigger_source);
         sd_event_source_unref(m->uevent_source);
         memevents_free(m->memevents);
         sd_event_unref(m->event);
@@ -572,28 +573,71 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
  * microseconds. Only the pressure path runs here. */
 #define PRESSURE_WATCH_USEC (200 * USEC_PER_MSEC)
 
+/* The pressure path alone: MemAvailable, PSI, the nodes with offline
+ * blocks, and onlining where they ran short. */
+static void manager_check_pressure(Manager *m)
+{
+        MemInfo mi;
+
+        if (meminfo_read(m->roots.procfs_fd, &mi) < 0)
+                return;
+        m->meminfo = mi;
+        m->has_psi = psi_read(m->roots.procfs_fd, &m->psi) >= 0;
+        manager_update_pressure(m);
+        manager_read_offline_nodes(m);
+        /* PSI's avg10 stays up for seconds after a stall: acting on it here
+         * would online a block every 200 ms. The tick handles PSI; this path
+         * handles a falling MemAvailable and nodes running short. */
+        if (m->pressure.reason != PRESSURE_PSI)
+                (void)manager_relieve_pressure(m);
+}
+
 static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
-        MemInfo mi;
         int r;
 
-        if (meminfo_read(m->roots.procfs_fd, &mi) >= 0) {
-                m->meminfo = mi;
-                m->has_psi = psi_read(m->roots.procfs_fd, &m->psi) >= 0;
-                manager_update_pressure(m);
-                /* PSI's avg10 stays up for seconds after a stall: acting on
-                 * it here would online a block every 200 ms. The tick
-                 * handles PSI; this path handles a falling MemAvailable and
-                 * nodes running short. */
-                manager_read_offline_nodes(m);
-                if (m->pressure.reason != PRESSURE_PSI)
-                        (void)manager_relieve_pressure(m);
-        }
+        manager_check_pressure(m);
         r = sd_event_source_set_time_relative(s, PRESSURE_WATCH_USEC);
         if (r < 0)
                 return log_error_errno(r, "Failed to rearm the pressure timer: %m");
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* Tasks stalled on memory: look now rather than at the next 200 ms. */
+static int on_psi_trigger(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (revents & EPOLLERR) {
+                log_warning("The PSI trigger stopped working, relying on polling");
+                m->psi_trigger_source = sd_event_source_disable_unref(m->psi_trigger_source);
+                return 0;
+        }
+        log_debug("PSI trigger: memory stall");
+        manager_check_pressure(m);
+        return 0;
+}
+
+static void manager_watch_psi_trigger(Manager *m)
+{
+        int fd, r;
+
+        /* 100 ms of stall within 2 s: the smallest window allowed without
+         * CAP_SYS_RESOURCE (multiples of 2 s), which the unit does not grant. */
+        fd = psi_trigger_open(m->roots.procfs_fd, 100 * USEC_PER_MSEC, 2 * USEC_PER_SEC);
+        if (fd < 0) {
+                log_info_errno(fd, "No PSI trigger (%m), pressure is polled every %llu ms",
+                               PRESSURE_WATCH_USEC / USEC_PER_MSEC);
+                return;
+        }
+        r = sd_event_add_io(m->event, &m->psi_trigger_source, fd, EPOLLPRI, on_psi_trigger, m);
+        if (r < 0) {
+                close(fd);
+                log_warning_errno(r, "Failed to watch the PSI trigger, ignoring: %m");
+                return;
+        }
+        (void)sd_event_source_set_io_fd_own(m->psi_trigger_source, true);
 }
 
 static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -687,6 +731,7 @@ int manager_run(Manager *m)
                                        PRESSURE_WATCH_USEC, 0, on_pressure_watch, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the pressure timer: %m");
+        manager_watch_psi_trigger(m);
 
         log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64
                  " MiB, tick %.1fs, scan budget %.2f%% of a CPU%s",

@@ -117,6 +117,7 @@ typedef struct Manager {
         bool metrics_failing;              /* metrics.c: the last write failed (warned once) */
         sd_event_source *tick_source;
         sd_event_source *pressure_source; /* a fast, cheap look at MemAvailable and PSI */
+        sd_event_source *psi_trigger_source; /* wakes the pressure check on memory stalls */
         sd_event_source *uevent_source;
         MemEvents *memevents;
 } Manager;

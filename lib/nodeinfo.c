@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,26 @@ int psi_read(int procfs_fd, Psi *ret)
                 /* psi=0 on the command line: the file exists, reads fail EOPNOTSUPP */
                 return r == -EOPNOTSUPP ? -ENOENT : r;
         return psi_parse(text, ret);
+}
+
+int psi_trigger_open(int procfs_fd, uint64_t stall_usec, uint64_t window_usec)
+{
+        _cleanup_close_ int fd = -1;
+        char buf[64];
+        int len;
+        ssize_t n;
+
+        fd = openat(procfs_fd, "pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == EOPNOTSUPP ? -ENOENT : -errno;
+        len = snprintf(buf, sizeof(buf), "some %" PRIu64 " %" PRIu64, stall_usec, window_usec);
+        /* the kernel wants the terminating NUL as part of the write */
+        n = write(fd, buf, (size_t)len + 1);
+        if (n < 0)
+                return -errno;
+        if (n != len + 1)
+                return -EIO;
+        return TAKE_FD(fd);
 }
 
 int nodes_with_memory(int sysfs_fd, IndexSet *ret)

@@ -45,5 +45,9 @@ int meminfo_read(int procfs_fd, MemInfo *ret);
 int node_meminfo_read(int sysfs_fd, int node, NodeMemInfo *ret);
 /* -ENOENT when the kernel has no PSI (older kernels, psi=0). */
 int psi_read(int procfs_fd, Psi *ret);
+/* A PSI trigger on memory "some" stalls: an fd that polls POLLPRI when tasks
+ * stalled on memory for stall_usec within window_usec (the window must be a
+ * multiple of 2 s without CAP_SYS_RESOURCE). -ENOENT without PSI. */
+int psi_trigger_open(int procfs_fd, uint64_t stall_usec, uint64_t window_usec);
 /* Nodes with memory (ROOTS_NODE_DIR/has_memory); -ENOENT on non-NUMA kernels. */
 int nodes_with_memory(int sysfs_fd, IndexSet *ret);

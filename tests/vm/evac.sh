@@ -10,6 +10,7 @@
 #   node_states N         "INDEX STATE" per block of node N
 #   node_count N STATE    how many blocks of node N are in STATE
 #   node_count_ge N STATE MIN   at least MIN of them
+#   log_times PATTERN     uptime (s) of each daemon log line containing PATTERN
 #   oom_kills             OOM kills in the kernel log so far
 #   mp_dump               the daemon's journal and block states (on failure)
 
@@ -69,6 +70,11 @@ node_count() {
 # node_count_ge N STATE MIN: at least MIN blocks of node N are in STATE.
 node_count_ge() {
         (($(node_count "$1" "$2") >= $3))
+}
+
+log_times() {
+        journalctl -u mempowerd -o short-monotonic --no-pager |
+                awk -v p="$1" 'index($0, p) && match($0, /[0-9]+\.[0-9]+/) { print substr($0, RSTART, RLENGTH) }'
 }
 
 oom_kills() {

@@ -523,14 +523,16 @@ out:
         return r;
 }
 
-/* Which node each page is on, from move_pages(2) without moving. */
-static int cmd_nodes(struct workload *w) {
+/* Every page through move_pages(2) in batches: to node target, or, when
+ * target < 0, only asking where each page is. Counts by resulting node. */
+static int move_all(struct workload *w, int target, uint64_t per_node[64], uint64_t *absent,
+                    uint64_t *other) {
         enum { BATCH = 4096 };
         void *pages[BATCH];
-        int status[BATCH];
-        uint64_t per_node[64] = { 0 }, absent = 0, other = 0;
-        int max_node = numa_max_node();
+        int status[BATCH], nodes[BATCH];
 
+        for (size_t j = 0; j < BATCH; j++)
+                nodes[j] = target;
         for (size_t i = 0; i < w->n_chunks; i++) {
                 size_t n = w->chunks[i].len / w->page_size;
 
@@ -541,24 +543,67 @@ static int cmd_nodes(struct workload *w) {
                                 pages[j] = w->chunks[i].addr + (k + j) * w->page_size;
                                 status[j] = -1;
                         }
-                        if (numa_move_pages(0, m, pages, NULL, status, 0) < 0) {
-                                printf("error nodes: move_pages: %s\n", strerror(errno));
+                        if (numa_move_pages(0, m, pages, target < 0 ? NULL : nodes, status,
+                                            target < 0 ? 0 : MPOL_MF_MOVE) < 0)
                                 return -errno;
-                        }
                         for (size_t j = 0; j < m; j++) {
                                 if (status[j] >= 0 && status[j] < 64)
                                         per_node[status[j]]++;
                                 else if (status[j] == -ENOENT || status[j] == -EFAULT)
-                                        absent++;
+                                        (*absent)++;
                                 else
-                                        other++;
+                                        (*other)++;
                         }
                 }
         }
-        printf("nodes");
+        return 0;
+}
+
+static void print_nodes(const uint64_t per_node[64], uint64_t absent, uint64_t other) {
+        int max_node = numa_max_node();
+
         for (int n = 0; n <= max_node && n < 64; n++)
                 printf(" node%d=%" PRIu64, n, per_node[n]);
         printf(" absent=%" PRIu64 " other=%" PRIu64 "\n", absent, other);
+}
+
+/* Which node each page is on, from move_pages(2) without moving. */
+static int cmd_nodes(struct workload *w) {
+        uint64_t per_node[64] = { 0 }, absent = 0, other = 0;
+        int r = move_all(w, -1, per_node, &absent, &other);
+
+        if (r < 0) {
+                printf("error nodes: move_pages: %s\n", strerror(-r));
+                return r;
+        }
+        printf("nodes");
+        print_nodes(per_node, absent, other);
+        return 0;
+}
+
+/* Move every page to a node with move_pages(2), timed: the rate userspace
+ * migration reaches, for comparison with the kernel's offline migration. */
+static int cmd_migrate(struct workload *w, const char *arg) {
+        uint64_t per_node[64] = { 0 }, absent = 0, other = 0, node;
+        struct timespec a, b;
+        double secs;
+        int r;
+
+        if (parse_u64(arg, &node) < 0 || node > (uint64_t) numa_max_node()) {
+                printf("error migrate: need a node number\n");
+                return -EINVAL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        r = move_all(w, (int) node, per_node, &absent, &other);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (r < 0) {
+                printf("error migrate: move_pages: %s\n", strerror(-r));
+                return r;
+        }
+        secs = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+        printf("migrate seconds=%.3f pages=%" PRIu64 " pages_per_s=%.0f", secs,
+               total_bytes(w) / w->page_size, secs > 0 ? (double) (total_bytes(w) / w->page_size) / secs : 0);
+        print_nodes(per_node, absent, other);
         return 0;
 }
 
@@ -620,6 +665,8 @@ static int run_command(struct workload *w, char *line, int *status) {
                 r = cmd_pfns(w);
         else if (strcmp(cmd, "nodes") == 0)
                 r = cmd_nodes(w);
+        else if (strcmp(cmd, "migrate") == 0)
+                r = cmd_migrate(w, arg);
         else if (strcmp(cmd, "status") == 0) {
                 printf("status total_bytes=%" PRIu64 " chunks=%zu pinned_pages=%zu pid=%d\n",
                        total_bytes(w), w->n_chunks, w->pinned_pages, (int) getpid());
@@ -669,6 +716,7 @@ static void help(const char *prog) {
                "  unpin                close the pipes\n"
                "  pfns                 PFN range and pages per memory block (root)\n"
                "  nodes                pages per NUMA node\n"
+               "  migrate NODE         move every page to NODE with move_pages, timed\n"
                "  status               bytes held, chunks, pinned pages, pid\n"
                "  corrupt N            flip N bytes (to test verify)\n"
                "  sleep S              sleep S seconds\n"

@@ -59,8 +59,7 @@ else
         done
 fi
 # When the first block went offline after the free: the handshake latency.
-first_off=$(journalctl -u mempowerd -o short-monotonic --no-pager -g ': offline after' |
-        awk -v t="$t_free" '{ gsub(/[\[\]]/, "", $1); if ($1 + 0 >= t + 0) { print $1 - t; exit } }')
+first_off=$(log_times ': offline after' | awk -v t="$t_free" '$1 >= t { printf "%.1f\n", $1 - t; exit }')
 [[ -z "$first_off" ]] || report free_to_first_offline_s "$first_off"
 
 migrated=$(mp_prop PagesMigrated)
