@@ -647,7 +647,9 @@ int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, u
                         r = errno ? -errno : 0;
                         break;
                 }
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                /* A link to a process directory counts too: a root made of
+                 * a few such links stands for a procfs with only them. */
+                if (de->d_type != DT_DIR && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
                         continue;
                 if (!parse_pid(de->d_name, &pid))
                         continue;
