@@ -224,7 +224,8 @@ static int props_read(sd_bus_message *reply, Props *ret)
                         }
                         p.v = v;
                         p.v[p.n++] = x;
-                }
+                } else
+                        free(x.s); /* a nameless property is not kept */
                 r = sd_bus_message_exit_container(reply);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
