@@ -249,7 +249,9 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         int r;
 
         log_info("Rescan requested over D-Bus");
-        r = manager_count_all(m);
+        r = manager_reread_blocks(m);
+        if (r >= 0)
+                r = manager_count_all(m);
         manager_bus_flush_properties(m);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Some memory blocks could not be counted: %m");

@@ -221,6 +221,32 @@ static int manager_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
         return 0;
 }
 
+int manager_reread_blocks(Manager *m)
+{
+        BlockTable fresh = { 0 };
+        uint32_t bad = 0;
+        int r;
+
+        r = blocktable_load(m->memdir_fd, &fresh, &bad);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to reread the memory blocks (memory%" PRIu32
+                                            "), keeping the table: %m",
+                                         bad);
+        /* Keep what was counted of blocks that did not change. */
+        for (size_t i = 0; i < fresh.n; i++) {
+                MemBlock *nb = &fresh.blocks[i], *ob = blocktable_find(&m->table, nb->index);
+
+                if (ob && ob->state == nb->state && ob->zones == nb->zones &&
+                    ob->node == nb->node)
+                        *nb = *ob;
+        }
+        if (fresh.n != m->table.n)
+                log_info("Memory blocks: %zu, were %zu", fresh.n, m->table.n);
+        blocktable_clear(&m->table);
+        m->table = fresh;
+        return manager_size_nodes(m);
+}
+
 int manager_count_all(Manager *m)
 {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -433,6 +459,12 @@ int manager_tick(Manager *m)
         m->last_tick_ns = now;
         m->counters.ticks++;
         (void)manager_read_counters(m);
+        if (now - m->last_reread_ns >= rescan_max_ns) {
+                /* uevents can be missed (a full socket buffer); sysfs is
+                 * the truth, reread now and then */
+                (void)manager_reread_blocks(m);
+                m->last_reread_ns = now;
+        }
         manager_reread_nodeless(m);
         /* Giving memory back comes first. */
         manager_update_pressure(m);
@@ -720,7 +752,7 @@ int manager_run(Manager *m)
         r = manager_count_all(m);
         if (r < 0)
                 log_warning_errno(r, "Initial count incomplete, continuing: %m");
-        m->last_tick_ns = clock_ns(CLOCK_MONOTONIC);
+        m->last_tick_ns = m->last_reread_ns = clock_ns(CLOCK_MONOTONIC);
 
         r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
                                        m->config.tick_usec, 0, on_tick, m);

@@ -97,6 +97,7 @@ typedef struct Manager {
 
         uint64_t block_cost_ns; /* measured CPU cost of counting one block */
         uint64_t last_tick_ns;
+        uint64_t last_reread_ns; /* sysfs reread in full, for uevents that never came */
         ManagerCounters counters;
 
         bool paused;           /* Pause(): look and report, act on nothing but pressure */
@@ -129,6 +130,10 @@ Manager *manager_free(Manager *m);
 int manager_open(Manager *m, const char *sysfs, const char *procfs);
 bool manager_dry_run(const Manager *m);
 
+/* Reread the block table from sysfs (Rescan): blocks that vanished or
+ * appeared without a uevent, states changed by another agent. What was
+ * counted of unchanged blocks is kept. */
+int manager_reread_blocks(Manager *m);
 /* Count every online block now (start-up, --once, Rescan). */
 int manager_count_all(Manager *m);
 /* Reread machine, node and pressure counters. */
