@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "kpageflags.h"
 #include "util.h"
 
@@ -131,20 +132,13 @@ static int bare_scan(int fd, uint64_t start, uint64_t count, uint64_t *buf, size
         size_t words = bufsize / KPF_WORD_SIZE;
 
         while (left > 0) {
-                size_t want = (size_t)u64_min(left, words) * KPF_WORD_SIZE, got = 0;
+                size_t want = (size_t)u64_min(left, words) * KPF_WORD_SIZE;
+                ssize_t n = pread_full(fd, buf, want, pfn * KPF_WORD_SIZE);
+                size_t got;
 
-                while (got < want) {
-                        ssize_t n = pread(fd, (char *)buf + got, want - got,
-                                          (off_t)(pfn * KPF_WORD_SIZE + got));
-                        if (n < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return -errno;
-                        }
-                        if (n == 0)
-                                break;
-                        got += (size_t)n;
-                }
+                if (n < 0)
+                        return (int)n;
+                got = (size_t)n;
                 if (got >= KPF_WORD_SIZE)
                         sum += buf[0];
                 if (got < want)
@@ -169,19 +163,6 @@ static void usage(FILE *f)
                    "  --zone KIND       kernel|movable: how a 0 word is read (default kernel)\n"
                    "  --json            machine-readable output\n"
                    "  --min-ratio PCT   exit 1 when classification is below PCT %% of bare\n");
-}
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(s, &end, 0);
-        if (errno || end == s || *end || *s == '-')
-                return -EINVAL;
-        *ret = v;
-        return 0;
 }
 
 static int parse_args(int argc, char **argv, Options *o)
@@ -217,20 +198,20 @@ static int parse_args(int argc, char **argv, Options *o)
                         o->file = optarg;
                         break;
                 case OPT_START:
-                        if (parse_u64(optarg, &o->start) < 0)
+                        if (parse_u64(optarg, 0, &o->start) < 0)
                                 goto bad;
                         break;
                 case OPT_COUNT:
-                        if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
+                        if (parse_u64(optarg, 0, &o->count) < 0 || o->count == 0)
                                 goto bad;
                         break;
                 case OPT_BUFSIZE:
-                        if (parse_u64(optarg, &v) < 0 || v < 8 || v % 8 || v > (1u << 30))
+                        if (parse_u64(optarg, 0, &v) < 0 || v < 8 || v % 8 || v > (1u << 30))
                                 goto bad;
                         o->bufsize = (size_t)v;
                         break;
                 case OPT_ROUNDS:
-                        if (parse_u64(optarg, &v) < 0 || v == 0 || v > 1000)
+                        if (parse_u64(optarg, 0, &v) < 0 || v == 0 || v > 1000)
                                 goto bad;
                         o->rounds = (unsigned)v;
                         break;

@@ -13,6 +13,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "format.h"
 #include "config-build.h"
 #include "util.h"
 
@@ -90,25 +91,6 @@ static void json_string(FILE *f, const char *s)
                         fputc(*p, f);
         }
         fputc('"', f);
-}
-
-static const char *size_string(uint64_t bytes, char *buf, size_t size)
-{
-        static const char units[] = "BKMGTPE";
-        size_t u = 0;
-        double v = (double)bytes;
-
-        while (v >= 1024 && u < sizeof(units) - 2) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%" PRIu64 "B", bytes);
-        else if (v == (double)(uint64_t)v)
-                snprintf(buf, size, "%" PRIu64 "%c", (uint64_t)v, units[u]);
-        else
-                snprintf(buf, size, "%.1f%c", v, units[u]);
-        return buf;
 }
 
 /* ---- status ---- */
@@ -296,15 +278,15 @@ static void status_text(const Props *p)
                        : "");
         printf("    Blocks: %" PRIu64 " online, %" PRIu64 " offline of %" PRIu64 " (%s each)\n",
                props_u(p, "BlocksOnline"), props_u(p, "BlocksOffline"), props_u(p, "BlocksTotal"),
-               size_string(props_u(p, "BlockSizeBytes"), a, sizeof(a)));
+               format_bytes(props_u(p, "BlockSizeBytes"), a, sizeof(a)));
         printf("   Offline: %s, %s of it by mempowerd\n",
-               size_string(props_u(p, "BytesOffline"), b, sizeof(b)),
-               size_string(props_u(p, "BytesOfflinedByDaemon"), c, sizeof(c)));
+               format_bytes(props_u(p, "BytesOffline"), b, sizeof(b)),
+               format_bytes(props_u(p, "BytesOfflinedByDaemon"), c, sizeof(c)));
         printf("  Migrated: %" PRIu64 " pages\n", props_u(p, "PagesMigrated"));
         printf("Evacuation: %" PRIu64 " started, %" PRIu64 " succeeded, %" PRIu64 " failed\n",
                props_u(p, "EvacuationsStarted"), props_u(p, "EvacuationsSucceeded"),
                props_u(p, "EvacuationsFailed"));
-        printf("   Reserve: %s free\n", size_string(props_u(p, "ReserveBytes"), a, sizeof(a)));
+        printf("   Reserve: %s free\n", format_bytes(props_u(p, "ReserveBytes"), a, sizeof(a)));
         printf("      Tick: %.1fs\n", (double)props_u(p, "TickUSec") / 1e6);
         printf("Last error: %s\n", *err ? err : "-");
         printf("   Version: %s\n", props_s(p, "Version"));
@@ -479,7 +461,7 @@ static void blocks_text(const Block *v, size_t n, uint64_t block_size)
                 printf("0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-13s %4" PRId32 " %-8s %-9s",
                        (uint64_t)first->index * block_size,
                        ((uint64_t)v[j].index + 1) * block_size - 1,
-                       size_string((uint64_t)(j - i + 1) * block_size, sbuf, sizeof(sbuf)),
+                       format_bytes((uint64_t)(j - i + 1) * block_size, sbuf, sizeof(sbuf)),
                        first->state, first->node, first->zones, range);
                 show = first->counted && strcmp(first->state, "offline") != 0;
                 mib_column(fr, page_size, show);
@@ -490,7 +472,7 @@ static void blocks_text(const Block *v, size_t n, uint64_t block_size)
                 i = j + 1;
         }
         if (arg_legend) {
-                printf("\nMemory block size: %s\n", size_string(block_size, sbuf, sizeof(sbuf)));
+                printf("\nMemory block size: %s\n", format_bytes(block_size, sbuf, sizeof(sbuf)));
                 printf("Blocks: %zu online, %zu offline, %zu offlinable now\n", online, offline,
                        offlinable);
         }

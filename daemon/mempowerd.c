@@ -140,7 +140,6 @@ static int parse_args(int argc, char *argv[], Args *a)
 
 int main(int argc, char *argv[])
 {
-        _cleanup_(fclosep) FILE *unused = NULL;
         Manager *m = NULL;
         ConfigError err = { 0 };
         Args a = { 0 };

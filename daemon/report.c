@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config-build.h"
+#include "format.h"
 #include "report.h"
 #include "util.h"
 
@@ -24,25 +25,6 @@ static void totals_add(Totals *t, const MemBlock *b, bool offlinable)
                 t->offlinable++;
         if (b->usage_valid)
                 page_usage_add(&t->usage, &b->usage);
-}
-
-static const char *size_string(uint64_t bytes, char *buf, size_t size)
-{
-        static const char units[] = "BKMGTPE";
-        size_t u = 0;
-        double v = (double)bytes;
-
-        while (v >= 1024 && u < sizeof(units) - 2) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%" PRIu64 "B", bytes);
-        else if (v == (double)(uint64_t)v)
-                snprintf(buf, size, "%" PRIu64 "%c", (uint64_t)v, units[u]);
-        else
-                snprintf(buf, size, "%.1f%c", v, units[u]);
-        return buf;
 }
 
 /* Two neighbouring blocks print as one range when everything shown is the
@@ -94,7 +76,7 @@ int report_text(const Manager *m, FILE *f)
                         snprintf(blocks, sizeof(blocks), "%" PRIu32 "-%" PRIu32, first->index,
                                  t->blocks[j].index);
                 fprintf(f, "0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-13s %4d %-8s %-9s", start, end,
-                        size_string((uint64_t)(j - i + 1) * t->block_size_bytes, sbuf,
+                        format_bytes((uint64_t)(j - i + 1) * t->block_size_bytes, sbuf,
                                     sizeof(sbuf)),
                         block_state_to_string(first->state), first->node,
                         zones_to_string(first->zones, zbuf, sizeof(zbuf)), blocks);
@@ -108,7 +90,7 @@ int report_text(const Manager *m, FILE *f)
         }
 
         fprintf(f, "\nMemory block size: %s\n",
-                size_string(t->block_size_bytes, sbuf, sizeof(sbuf)));
+                format_bytes(t->block_size_bytes, sbuf, sizeof(sbuf)));
         fprintf(f, "Blocks: %zu online, %zu offline, %zu offlinable now\n", tot.online,
                 tot.offline, tot.offlinable);
         fprintf(f, "Pages: %.0f MiB free, %.0f MiB movable, %.0f MiB unmovable, %.0f MiB hugetlb\n",

@@ -9,12 +9,30 @@
 #include "fileio.h"
 #include "util.h"
 
-static ssize_t read_full(int fd, char *buf, size_t size)
+ssize_t read_full(int fd, void *buf, size_t size)
 {
         size_t done = 0;
 
         while (done < size) {
-                ssize_t n = read(fd, buf + done, size - done);
+                ssize_t n = read(fd, (char *)buf + done, size - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t)n;
+        }
+        return (ssize_t)done;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
+{
+        size_t done = 0;
+
+        while (done < size) {
+                ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

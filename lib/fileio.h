@@ -7,6 +7,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* read(2) / pread(2) until size bytes, end of file or an error (EINTR is
+ * retried). Returns the bytes read (less than size only at end of file) or
+ * -errno. */
+ssize_t read_full(int fd, void *buf, size_t size);
+ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off);
 
 /* Read the whole attribute at dirfd/path into buf (NUL-terminated, one
  * trailing newline stripped). A value that fills buf is reported as -EFBIG

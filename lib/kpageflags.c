@@ -87,6 +87,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "kpageflags.h"
 #include "util.h"
 
@@ -246,26 +247,6 @@ int kpf_count_words(const uint64_t *words, size_t n, KpfZoneKind zone, PageUsage
                 return -EINVAL;
         count_words(words, n, lut[zone], acc);
         return 0;
-}
-
-/* Read up to size bytes at off; stops early only at end of file. Returns the
- * number of bytes read or -errno. */
-static ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off)
-{
-        size_t done = 0;
-
-        while (done < size) {
-                ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                done += (size_t)n;
-        }
-        return (ssize_t)done;
 }
 
 int kpf_count_range(int fd, uint64_t start_pfn, uint64_t count, KpfZoneKind zone, uint64_t *buf,

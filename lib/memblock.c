@@ -227,7 +227,7 @@ int memblock_read(int memdir_fd, uint32_t index, uint64_t pages_per_block, MemBl
         return 0;
 }
 
-static int parse_block_name(const char *name, uint32_t *ret)
+int memblock_parse_name(const char *name, uint32_t *ret)
 {
         uint64_t v;
 
@@ -350,7 +350,7 @@ int blocktable_load(int memdir_fd, BlockTable *ret, uint32_t *ret_bad_index)
                 MemBlock b;
                 uint32_t index;
 
-                if (parse_block_name(de->d_name, &index) < 0)
+                if (memblock_parse_name(de->d_name, &index) < 0)
                         continue;
                 r = memblock_read(memdir_fd, index, t.pages_per_block, &b);
                 if (r == -ENOENT) {

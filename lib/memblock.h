@@ -63,6 +63,10 @@ int zones_from_string(const char *s, unsigned *ret);
 /* Format zone bits, space separated ("none" for 0), into buf. */
 const char *zones_to_string(unsigned zones, char *buf, size_t size);
 
+/* "memory32" → 32; anything else ("memory", "memory01", "memoryX") is
+ * -EINVAL. */
+int memblock_parse_name(const char *name, uint32_t *ret);
+
 /* Open ROOTS_MEMORY_DIR below sysfs_fd. */
 int memblock_open_dir(int sysfs_fd);
 

@@ -6,6 +6,7 @@
 #include <libudev.h>
 
 #include "fileio.h"
+#include "memblock.h"
 #include "memevents.h"
 #include "util.h"
 
@@ -42,21 +43,11 @@ const char *memevent_action_to_string(MemEventAction a)
 int memevent_parse_index(const char *s, uint32_t *ret)
 {
         const char *name;
-        uint64_t v;
 
         if (!s)
                 return -EINVAL;
         name = strrchr(s, '/');
-        name = name ? name + 1 : s;
-        if (strncmp(name, "memory", 6) != 0 || name[6] < '0' || name[6] > '9')
-                return -EINVAL;
-        for (const char *p = name + 6; *p; p++)
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-        if (parse_u64(name + 6, 10, &v) < 0 || v > UINT32_MAX)
-                return -EINVAL;
-        *ret = (uint32_t)v;
-        return 0;
+        return memblock_parse_name(name ? name + 1 : s, ret);
 }
 
 MemEvents *memevents_free(MemEvents *m)

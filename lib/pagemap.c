@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/kernel-page-flags.h>
 
+#include "fileio.h"
 #include "pagemap.h"
 #include "util.h"
 
@@ -231,32 +232,13 @@ static void locations_sort_unique(PageLocations *l)
 
 /* ---- kpageflags ------------------------------------------------------ */
 
-static ssize_t pread_full(int fd, void *buf, size_t size, off_t off)
-{
-        size_t done = 0;
-
-        while (done < size) {
-                ssize_t n = pread(fd, (char *)buf + done, size - done, off + (off_t)done);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                done += (size_t)n;
-        }
-        return (ssize_t)done;
-}
-
 static int kpf_read_words(int fd, uint64_t start_pfn, uint64_t count, uint64_t *buf)
 {
         uint64_t done = 0;
 
         while (done < count) {
                 uint64_t n = u64_min(count - done, PAGEMAP_CHUNK_ENTRIES);
-                ssize_t r = pread_full(fd, buf + done, n * 8, (off_t)((start_pfn + done) * 8));
+                ssize_t r = pread_full(fd, buf + done, n * 8, (start_pfn + done) * 8);
 
                 if (r < 0)
                         return (int)r;
@@ -317,7 +299,7 @@ static uint64_t target_flags(const Target *t, uint64_t pfn)
                 return t->kpf ? t->kpf[pfn - t->start_pfn] : 0;
         if (t->kpf_fd < 0 || pfn > PM_PFN_MASK)
                 return 0;
-        if (pread_full(t->kpf_fd, &w, 8, (off_t)(pfn * 8)) != 8)
+        if (pread_full(t->kpf_fd, &w, 8, pfn * 8) != 8)
                 return 0;
         return w;
 }
@@ -371,7 +353,7 @@ static int scan_vma(const Target *t, int pagemap_fd, pid_t pid, const MapsEntry 
 
                 if (vp > (uint64_t)INT64_MAX / 8)
                         return 0;
-                got = pread_full(pagemap_fd, t->buf, n * 8, (off_t)(vp * 8));
+                got = pread_full(pagemap_fd, t->buf, n * 8, vp * 8);
                 if (got < 0) {
                         if (got == -ENOMEM || got == -ESRCH || got == -ENOENT)
                                 return (int)got;

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "format.h"
+
+const char *format_bytes(uint64_t bytes, char *buf, size_t size)
+{
+        static const char units[] = "BKMGTPE";
+        size_t u = 0;
+        double v = (double)bytes;
+
+        while (v >= 1024 && u < sizeof(units) - 2) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", bytes);
+        else if (v == (double)(uint64_t)v)
+                snprintf(buf, size, "%" PRIu64 "%c", (uint64_t)v, units[u]);
+        else
+                snprintf(buf, size, "%.1f%c", v, units[u]);
+        return buf;
+}

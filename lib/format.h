@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Text for people: sizes the way lsmem prints them. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "128M", "2.9G", "21G", "512B": binary units, one decimal when not whole. */
+const char *format_bytes(uint64_t bytes, char *buf, size_t size);
