@@ -197,13 +197,18 @@ static void evac_finish(Manager *m)
         MemBlock *b;
         Backoff *bo;
         char reason[128];
-        bool ok;
+        bool ok, seen_offline;
 
         evac_read_messages(m);
         if (e->have_stats) {
                 m->counters.pages_migrated += e->stats.moved;
                 m->counters.migrate_ns += e->stats.usec * NSEC_PER_USEC;
         }
+        /* The kernel's "offline" uevent may have been handled before the
+         * worker's exit: then the table says offline already, and that path
+         * sent BlockOffline. */
+        b = blocktable_find(&m->table, index);
+        seen_offline = b && b->state == BLOCK_OFFLINE;
         (void)blocktable_refresh(&m->table, m->memdir_fd, index, NULL);
         b = blocktable_find(&m->table, index);
         ok = b && b->state == BLOCK_OFFLINE;
@@ -217,7 +222,8 @@ static void evac_finish(Manager *m)
                         backoff_reset(bo);
                 log_info("memory%" PRIu32 ": offline after %.2fs", index,
                          (double)(now_usec() - e->started_usec) / USEC_PER_SEC);
-                manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
+                if (!seen_offline)
+                        manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
         } else {
                 int err = e->offline_result;
 

@@ -605,6 +605,28 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
  * microseconds. Only the pressure path runs here. */
 #define PRESSURE_WATCH_USEC (200 * USEC_PER_MSEC)
 
+/* Near a floor, look this often: an allocation bound to one node (and made
+ * of transparent huge pages) eats a node's last free memory at hundreds of
+ * MB/s, faster than the kernel lets it stall long enough for PSI to tell. */
+#define PRESSURE_WATCH_NEAR_USEC (20 * USEC_PER_MSEC)
+
+/* Is the machine, or a node with offline blocks, within twice its floor? */
+static bool manager_pressure_near(const Manager *m)
+{
+        uint64_t floor = manager_node_floor_pages(m);
+
+        if (m->meminfo.available_kb * 1024 / m->page_size < 2 * m->pressure.reserve_pages)
+                return true;
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+
+                if (b->state == BLOCK_OFFLINE && b->node >= 0 && (size_t)b->node < m->n_nodes &&
+                    m->nodes[b->node].present && m->nodes[b->node].free_pages < 2 * floor)
+                        return true;
+        }
+        return false;
+}
+
 /* The pressure path alone: MemAvailable, PSI, the nodes with offline
  * blocks, and onlining where they ran short. */
 static void manager_check_pressure(Manager *m)
@@ -630,7 +652,8 @@ static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)
         int r;
 
         manager_check_pressure(m);
-        r = sd_event_source_set_time_relative(s, PRESSURE_WATCH_USEC);
+        r = sd_event_source_set_time_relative(s, manager_pressure_near(m) ? PRESSURE_WATCH_NEAR_USEC
+                                                                          : PRESSURE_WATCH_USEC);
         if (r < 0)
                 return log_error_errno(r, "Failed to rearm the pressure timer: %m");
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);

@@ -6,6 +6,8 @@
 # has moved the remaining pages off with move_pages and offlined every
 # node-1 block that holds no unmovable page but the node's lowest; the
 # workload's data is intact.
+# It also checks the D-Bus signals: `busctl monitor` sees BlockOffline
+# (and BlockOnline) for each block that changed state while it watched.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . /vmtest/lib.sh
 # shellcheck source=SCRIPTDIR/../evac.sh
@@ -22,6 +24,13 @@ assert_ge "$total" 8 "node-1 blocks"
 mp_wait 60 node_count_ge 1 offline $((total - 2)) ||
         fail "empty node-1 blocks not offlined at start: $(node_states 1 | tr '\n' ' ')"
 report node1_offline_at_start "$(node_count 1 offline)"
+
+# Every BlockOffline/BlockOnline signal from here on.
+busctl --system monitor --json=short \
+        --match "type='signal',interface='org.mempowerd1.Manager'" >/tmp/signals.json 2>/dev/null &
+monitor_pid=$!
+sleep 1
+read -r t_monitor _ </proc/uptime
 
 # First use: 400 MiB bound to node 1 need blocks the daemon brings back.
 wl_start --policy bind --nodes 1 --seed 7
@@ -67,6 +76,27 @@ report pages_migrated "$((migrated - migrated_before))"
 assert_ge "$((migrated - migrated_before))" 1 "pages moved by move_pages after the free"
 report evacuations_succeeded "$(mp_prop EvacuationsSucceeded)"
 report node1_offline_at_end "$(node_count 1 offline)"
+
+# Signals: one BlockOffline per block the daemon offlined while the
+# monitor ran, one BlockOnline per block it onlined.
+sleep 1
+kill "$monitor_pid" 2>/dev/null || true
+wait "$monitor_pid" 2>/dev/null || true
+signalled() { # member → block indices, sorted
+        jq -r --arg m "$1" 'select(.member == $m) | .payload.data[0]' /tmp/signals.json | sort -n
+}
+logged() { # pattern → block indices the daemon logged after the monitor started
+        journalctl -u mempowerd -o short-monotonic --no-pager |
+                awk -v t="$t_monitor" -v p="$1" 'index($0, p) && match($0, /[0-9]+\.[0-9]+/) &&
+                        substr($0, RSTART, RLENGTH) + 0 >= t + 0' |
+                sed -n 's/.* memory\([0-9]*\): .*/\1/p' | sort -n
+}
+assert_eq "$(signalled BlockOffline | tr '\n' ' ')" "$(logged ': offline after' | tr '\n' ' ')" \
+        "BlockOffline signals vs blocks offlined"
+assert_eq "$(signalled BlockOnline | tr '\n' ' ')" "$(logged ': online (' | tr '\n' ' ')" \
+        "BlockOnline signals vs blocks onlined"
+report block_offline_signals "$(signalled BlockOffline | wc -l)"
+((${#lowest} > 0 && $(signalled BlockOffline | wc -l) > 0)) || fail "no BlockOffline signal seen"
 
 line=$(wl_cmd verify)
 assert_eq "$(wl_field "$line" wrong_bytes)" 0 "wrong bytes after the evacuation"
