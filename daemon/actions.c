@@ -5,12 +5,14 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "util.h"
 
 static int64_t now_monotonic_ns(void)
 {
@@ -29,6 +31,29 @@ static void manager_set_error(Manager *m, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(m->last_error, sizeof(m->last_error), fmt, ap);
         va_end(ap);
+}
+
+/* After a failed online, other blocks are tried first for this long. */
+#define ONLINE_RETRY_USEC (1 * USEC_PER_SEC)
+
+bool manager_online_ready(const Manager *m, uint32_t index, uint64_t now_usec)
+{
+        return index >= m->n_online_retry || m->online_retry_usec[index] <= now_usec;
+}
+
+static void manager_online_failed(Manager *m, uint32_t index, uint64_t now_usec)
+{
+        if (index >= m->n_online_retry) {
+                size_t n = (size_t)index + 64;
+                uint64_t *a = realloc(m->online_retry_usec, n * sizeof(*a));
+
+                if (!a)
+                        return;
+                memset(a + m->n_online_retry, 0, (n - m->n_online_retry) * sizeof(*a));
+                m->online_retry_usec = a;
+                m->n_online_retry = n;
+        }
+        m->online_retry_usec[index] = now_usec + ONLINE_RETRY_USEC;
 }
 
 int manager_online_block(Manager *m, MemBlock *b, const char *why)
@@ -50,9 +75,16 @@ int manager_online_block(Manager *m, MemBlock *b, const char *why)
         }
         r = memblock_write_state(m->memdir_fd, index, "online_movable", &now);
         if (r < 0 && now != BLOCK_ONLINE) {
+                uint64_t t = (uint64_t)now_monotonic_ns() / NSEC_PER_USEC;
+                /* failed already within the last ten seconds */
+                bool again = index < m->n_online_retry && m->online_retry_usec[index] &&
+                             m->online_retry_usec[index] + 10 * USEC_PER_SEC > t;
+
                 manager_set_error(m, "Failed to online memory%" PRIu32 ": %s", index, strerror(-r));
-                return log_error_errno(r, "memory%" PRIu32 ": failed to online (%s): %m", index,
-                                       why);
+                manager_online_failed(m, index, t);
+                /* a block that keeps failing is logged once, not every retry */
+                return log_full_errno(again ? LOG_DEBUG : LOG_ERR, r,
+                                      "memory%" PRIu32 ": failed to online (%s): %m", index, why);
         }
         /* Reread the block: zone and state as the kernel has them now. */
         (void)blocktable_refresh(&m->table, m->memdir_fd, index, NULL);
@@ -68,6 +100,8 @@ int manager_online_block(Manager *m, MemBlock *b, const char *why)
         b->usage_valid = true;
         b->scanned_ns = (uint64_t)now_monotonic_ns();
         b->node_free_at_scan = 0;
+        if (index < m->n_online_retry)
+                m->online_retry_usec[index] = 0;
         m->counters.blocks_onlined++;
         if (m->bytes_offlined_by_daemon >= m->table.block_size_bytes)
                 m->bytes_offlined_by_daemon -= m->table.block_size_bytes;

@@ -484,7 +484,8 @@ static int manager_relieve_nodes(Manager *m)
 
                         if (b->node != (int)nd || b->state != BLOCK_OFFLINE ||
                             !(b->zones & ZONE_MOVABLE_BIT) ||
-                            indexset_contains(&m->config.exclude_blocks, b->index))
+                            indexset_contains(&m->config.exclude_blocks, b->index) ||
+                            !manager_online_ready(m, b->index, now))
                                 continue;
                         if (manager_evacuating(m) && m->evac.node == (int)nd)
                                 manager_evacuation_abort(m, "node memory pressure");
@@ -504,6 +505,31 @@ static int manager_relieve_nodes(Manager *m)
         return done;
 }
 
+/* policy_pick_online over the blocks not passed over after a failed
+ * online: one that cannot be onlined must not starve the others. When only
+ * such blocks are left, they are tried again without waiting. */
+static size_t manager_pick_online(Manager *m, uint32_t *picks, size_t size)
+{
+        _cleanup_free_ MemBlock *ready = malloc((m->table.n ? m->table.n : 1) * sizeof(MemBlock));
+        uint64_t now = now_usec();
+        size_t n = 0;
+
+        if (!ready)
+                return 0;
+        size_t k;
+
+        for (size_t i = 0; i < m->table.n; i++)
+                if (manager_online_ready(m, m->table.blocks[i].index, now))
+                        ready[n++] = m->table.blocks[i];
+        k = policy_pick_online(&m->config, &m->pressure, ready, n, m->table.pages_per_block, picks,
+                               size);
+        if (k > 0)
+                return k;
+        /* nothing else left: try the ones that failed again, at once */
+        return policy_pick_online(&m->config, &m->pressure, m->table.blocks, m->table.n,
+                                  m->table.pages_per_block, picks, size);
+}
+
 int manager_relieve_pressure(Manager *m)
 {
         uint32_t picks[64];
@@ -517,8 +543,7 @@ int manager_relieve_pressure(Manager *m)
                                    pressure_reason_to_string(m->pressure.reason), m->evac.index);
                         manager_evacuation_abort(m, "memory pressure");
                 }
-                n = policy_pick_online(&m->config, &m->pressure, m->table.blocks, m->table.n,
-                                       m->table.pages_per_block, picks, ELEMENTSOF(picks));
+                n = manager_pick_online(m, picks, ELEMENTSOF(picks));
                 for (size_t i = 0; i < n; i++) {
                         MemBlock *b = blocktable_find(&m->table, picks[i]);
 
@@ -530,11 +555,12 @@ int manager_relieve_pressure(Manager *m)
                                 done++;
                 }
                 if (n > 0)
-                        log_notice("Memory pressure (%s, MemAvailable %" PRIu64
-                                   " MiB, reserve %" PRIu64 " MiB): onlined %d of %zu blocks",
-                                   pressure_reason_to_string(m->pressure.reason),
-                                   m->meminfo.available_kb / 1024,
-                                   m->pressure.reserve_pages * m->page_size >> 20, done, n);
+                        log_full_errno(done > 0 ? LOG_NOTICE : LOG_DEBUG, 0,
+                                       "Memory pressure (%s, MemAvailable %" PRIu64
+                                       " MiB, reserve %" PRIu64 " MiB): onlined %d of %zu blocks",
+                                       pressure_reason_to_string(m->pressure.reason),
+                                       m->meminfo.available_kb / 1024,
+                                       m->pressure.reserve_pages * m->page_size >> 20, done, n);
         }
         return done + manager_relieve_nodes(m);
 }

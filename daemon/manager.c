@@ -58,6 +58,7 @@ Manager *manager_free(Manager *m)
         manager_bus_close(m);
         sd_event_source_unref(m->tick_source);
         sd_event_source_unref(m->pressure_source);
+        sd_event_source_unref(m->scan_source);
         sd_event_source_disable_unref(m->psi_trigger_source);
         sd_event_source_unref(m->uevent_source);
         memevents_free(m->memevents);
@@ -65,6 +66,7 @@ Manager *manager_free(Manager *m)
         blocktable_clear(&m->table);
         handshake_free(&m->handshake);
         free(m->backoffs);
+        free(m->online_retry_usec);
         indexset_free(&m->has_memory);
         free(m->nodes);
         free(m->scanbuf);
@@ -447,13 +449,68 @@ static void manager_decide(Manager *m)
                 (void)manager_evacuate_block(m, picks[0], "consolidation");
 }
 
+/* Count the next stale block, if the budget allows. Returns 1 when a block
+ * was counted, 0 when there is nothing (more) to count this tick. */
+static int manager_scan_step(Manager *m)
+{
+        _cleanup_free_ bool *stale = NULL;
+        uint64_t t0, dt;
+        ssize_t pos;
+
+        if (!scansched_may_scan(&m->sched))
+                return 0;
+        stale = calloc(m->table.n ? m->table.n : 1, sizeof(bool));
+        if (!stale)
+                return log_error_errno(-ENOMEM, "Out of memory"), 0;
+        for (size_t i = 0; i < m->table.n; i++)
+                stale[i] = m->table.blocks[i].stale;
+        pos = scansched_next(&m->sched, &m->table, stale);
+        if (pos < 0)
+                return 0;
+        t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        (void)manager_count_block(m, &m->table.blocks[pos], m->last_tick_ns);
+        m->table.blocks[pos].stale = false;
+        dt = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        scansched_charge(&m->sched, dt);
+        m->counters.scan_cpu_ns += dt;
+        /* exponential average over ~8 counts */
+        m->block_cost_ns = m->block_cost_ns ? (7 * m->block_cost_ns + dt) / 8 : dt;
+        return 1;
+}
+
+/* What a tick does once its counts are done. */
+static void manager_tick_end(Manager *m)
+{
+        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+
+        manager_decide(m);
+        manager_notify_status(m);
+        (void)metrics_write(m);
+        manager_bus_flush_properties(m);
+        m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+}
+
+/* Counting runs one block per event loop iteration at idle priority, so the
+ * pressure watch, the PSI trigger, uevents and D-Bus are never kept waiting
+ * behind a tick's counts (a count takes ~1 ms on hardware, tens of ms under
+ * emulation). */
+static int on_scan_step(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (manager_scan_step(m) > 0)
+                return 0; /* stays enabled: the next step after other events */
+        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        manager_tick_end(m);
+        return 0;
+}
+
 int manager_tick(Manager *m)
 {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
-        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), cpu1;
+        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), spent;
         uint64_t elapsed = m->last_tick_ns ? now - m->last_tick_ns : m->config.tick_usec * 1000;
         uint64_t rescan_max_ns = m->config.rescan_max_usec * NSEC_PER_USEC;
-        _cleanup_free_ bool *stale = NULL;
         int r;
 
         m->last_tick_ns = now;
@@ -473,10 +530,6 @@ int manager_tick(Manager *m)
         scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed,
                          m->config.tick_usec * NSEC_PER_USEC, m->block_cost_ns);
 
-        stale = calloc(m->table.n ? m->table.n : 1, sizeof(bool));
-        if (!stale)
-                return log_error_errno(-ENOMEM, "Out of memory");
-
         for (size_t i = 0; i < m->table.n; i++) {
                 MemBlock *b = &m->table.blocks[i];
 
@@ -494,33 +547,20 @@ int manager_tick(Manager *m)
                                 log_debug_errno(r, "Probe of memory%" PRIu32 " failed: %m",
                                                 b->index);
                 }
-                stale[i] = scansched_block_stale(b, manager_node_free_pages(m, b->node), now,
+                b->stale = scansched_block_stale(b, manager_node_free_pages(m, b->node), now,
                                                  rescan_max_ns);
         }
 
-        cpu1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-        scansched_charge(&m->sched, cpu1 - cpu0);
+        spent = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        scansched_charge(&m->sched, spent);
+        m->counters.scan_cpu_ns += spent;
 
-        while (scansched_may_scan(&m->sched)) {
-                ssize_t pos = scansched_next(&m->sched, &m->table, stale);
-                uint64_t t0, dt;
-
-                if (pos < 0)
-                        break;
-                t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-                (void)manager_count_block(m, &m->table.blocks[pos], now);
-                stale[pos] = false;
-                dt = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
-                scansched_charge(&m->sched, dt);
-                /* exponential average over ~8 counts */
-                m->block_cost_ns = m->block_cost_ns ? (7 * m->block_cost_ns + dt) / 8 : dt;
-        }
-
-        m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-        manager_decide(m);
-        manager_notify_status(m);
-        (void)metrics_write(m);
-        manager_bus_flush_properties(m);
+        if (m->scan_source)
+                return sd_event_source_set_enabled(m->scan_source, SD_EVENT_ON);
+        /* no event loop: count here */
+        while (manager_scan_step(m) > 0)
+                ;
+        manager_tick_end(m);
         return 0;
 }
 
@@ -692,6 +732,7 @@ static void manager_watch_psi_trigger(Manager *m)
                 log_warning_errno(r, "Failed to watch the PSI trigger, ignoring: %m");
                 return;
         }
+        (void)sd_event_source_set_priority(m->psi_trigger_source, SD_EVENT_PRIORITY_IMPORTANT);
         (void)sd_event_source_set_io_fd_own(m->psi_trigger_source, true);
 }
 
@@ -786,6 +827,13 @@ int manager_run(Manager *m)
                                        PRESSURE_WATCH_USEC, 0, on_pressure_watch, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the pressure timer: %m");
+        /* Giving memory back goes before everything else; counting after. */
+        (void)sd_event_source_set_priority(m->pressure_source, SD_EVENT_PRIORITY_IMPORTANT);
+        r = sd_event_add_defer(m->event, &m->scan_source, on_scan_step, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the scanner: %m");
+        (void)sd_event_source_set_priority(m->scan_source, SD_EVENT_PRIORITY_IDLE);
+        (void)sd_event_source_set_enabled(m->scan_source, SD_EVENT_OFF);
         manager_watch_psi_trigger(m);
 
         log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64

@@ -107,6 +107,8 @@ typedef struct Manager {
         Handshake handshake;
         Backoff *backoffs; /* by block index */
         size_t n_backoffs;
+        uint64_t *online_retry_usec; /* by block index: online failed, not before this */
+        size_t n_online_retry;
         IndexSet has_memory; /* nodes with memory */
         Pressure pressure;   /* at the last look */
         uint64_t pressure_usec; /* when the machine was last under pressure, 0 = never */
@@ -119,6 +121,7 @@ typedef struct Manager {
         sd_event_source *tick_source;
         sd_event_source *pressure_source; /* a fast, cheap look at MemAvailable and PSI */
         sd_event_source *psi_trigger_source; /* wakes the pressure check on memory stalls */
+        sd_event_source *scan_source; /* counts one block per loop iteration, at idle priority */
         sd_event_source *uevent_source;
         MemEvents *memevents;
 } Manager;
@@ -152,6 +155,9 @@ int manager_handle_memevent(Manager *m, const MemEvent *e);
 /* Online one offline block as online_movable (never plain "online": that
  * can put it in ZONE_NORMAL). Dry run: logs only. Reads the state back. */
 int manager_online_block(Manager *m, MemBlock *b, const char *why);
+/* A block whose online failed is passed over until this returns true, so
+ * the next one is tried instead. */
+bool manager_online_ready(const Manager *m, uint32_t index, uint64_t now_usec);
 /* Online every offline block that can go to ZONE_MOVABLE (OnlineAll()). */
 int manager_online_all(Manager *m, const char *why);
 

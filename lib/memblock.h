@@ -45,6 +45,7 @@ typedef struct MemBlock {
         uint64_t scanned_ns;  /* CLOCK_MONOTONIC of the last full count, 0 = never */
         uint64_t node_free_at_scan; /* node free pages when last counted */
         bool was_empty;       /* the count before the last one found no used page */
+        bool stale;           /* due for a count this tick */
 } MemBlock;
 
 typedef struct BlockTable {
