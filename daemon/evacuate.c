@@ -530,13 +530,14 @@ static size_t manager_pick_online(Manager *m, uint32_t *picks, size_t size)
                                   m->table.pages_per_block, picks, size);
 }
 
-int manager_relieve_pressure(Manager *m)
+int manager_relieve_pressure(Manager *m, bool act_on_psi)
 {
         uint32_t picks[64];
         size_t n;
         int done = 0, r;
+        bool on = m->pressure.reason == PRESSURE_PSI ? act_on_psi : pressure_is_on(&m->pressure);
 
-        if (pressure_is_on(&m->pressure)) {
+        if (on) {
                 m->pressure_usec = now_usec();
                 if (manager_evacuating(m)) {
                         log_notice("Memory pressure (%s): ending the evacuation of memory%" PRIu32,

@@ -525,7 +525,7 @@ int manager_tick(Manager *m)
         manager_reread_nodeless(m);
         /* Giving memory back comes first. */
         manager_update_pressure(m);
-        (void)manager_relieve_pressure(m);
+        (void)manager_relieve_pressure(m, true);
 
         scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed,
                          m->config.tick_usec * NSEC_PER_USEC, m->block_cost_ns);
@@ -682,8 +682,7 @@ static void manager_check_pressure(Manager *m)
         /* PSI's avg10 stays up for seconds after a stall: acting on it here
          * would online a block every 200 ms. The tick handles PSI; this path
          * handles a falling MemAvailable and nodes running short. */
-        if (m->pressure.reason != PRESSURE_PSI)
-                (void)manager_relieve_pressure(m);
+        (void)manager_relieve_pressure(m, false);
 }
 
 static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)

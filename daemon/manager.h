@@ -163,8 +163,10 @@ int manager_online_all(Manager *m, const char *why);
 
 /* Give memory back: under pressure, end the evacuation in flight and
  * online blocks until the reserve is met; then the same per node for nodes
- * below NodeMinFreeMiB. Returns blocks onlined. */
-int manager_relieve_pressure(Manager *m);
+ * below NodeMinFreeMiB. Pressure from PSI alone counts only when
+ * act_on_psi (its avg10 lingers for seconds: the fast watch leaves it to the
+ * tick). Returns blocks onlined. */
+int manager_relieve_pressure(Manager *m, bool act_on_psi);
 /* Reread the free counts of the nodes that have offline blocks. */
 void manager_read_offline_nodes(Manager *m);
 /* A node that ran short less than BackoffInitialSec ago: none of its
