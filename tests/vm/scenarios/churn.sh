@@ -95,7 +95,6 @@ wait
 # Consolidation: with the workloads gone, how many node-1 blocks (all but
 # the node's lowest) could be offline while MemAvailable stays above the
 # reserve, and how many are.
-sleep 20
 block_mib=$(($(printf '%d' "0x$(cat "$sysmem/block_size_bytes")") / 1048576))
 allowed() {
         local off avail reserve cand

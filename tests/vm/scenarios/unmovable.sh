@@ -10,7 +10,7 @@
 # shellcheck source=SCRIPTDIR/../evac.sh
 . /vmtest/evac.sh
 
-timeout_s=5 backoff_s=5 watch_s=30
+timeout_s=5 backoff_s=5 watch_s=20
 mp_config "[Offline]
 TimeoutSec=$timeout_s
 BackoffInitialSec=$backoff_s
@@ -72,7 +72,7 @@ done
 mp_config "[Offline]
 TimeoutSec=300
 BackoffInitialSec=$backoff_s
-BackoffMaxSec=20"
+BackoffMaxSec=10"
 systemctl reload mempowerd
 going_offline() { [[ "$(cat "$sysmem/memory$stuck/state")" == going-offline ]]; }
 mp_wait 90 going_offline || fail "memory$stuck was not tried again"
