@@ -56,7 +56,7 @@ offline_since() { log_times ": offline after" | awk -v t="$1" '$1 >= t { f = 1 }
 lat=()
 for i in 1 2 3 4 5; do
         sleep 6 # past the quiet time after the last cycle's pressure
-        wl_start --policy bind --nodes 1 --seed "$((i + 20))"
+        wl_start --policy preferred --nodes 1 --seed "$((i + 20))"
         wl_cmd alloc 300 >/dev/null
         sleep 3
         wl_cmd free-part 90 >/dev/null
