@@ -422,7 +422,12 @@ bool manager_node_busy(const Manager *m, int node, uint64_t now_usec)
         if (node < 0 || (size_t)node >= m->n_nodes)
                 return false;
         n = &m->nodes[node];
-        return n->pressure_usec && n->pressure_usec + m->config.backoff_initial_usec > now_usec;
+        if (n->pressure_usec && n->pressure_usec + m->config.backoff_initial_usec > now_usec)
+                return true;
+        /* Free memory falling since the last reading: something is
+         * allocating there (perhaps bound to the node) and would lose the
+         * block it is about to need. */
+        return n->present && n->free_pages + SCANSCHED_NODE_DRIFT_PAGES < n->prev_free_pages;
 }
 
 uint64_t manager_node_floor_pages(const Manager *m)
@@ -454,6 +459,7 @@ void manager_read_offline_nodes(Manager *m)
                 n = &m->nodes[b->node];
                 if (node_meminfo_read(m->roots.sysfs_fd, b->node, &n->mem) >= 0) {
                         n->present = true;
+                        n->prev_free_pages = n->free_pages;
                         n->free_pages = n->mem.free_kb * 1024 / m->page_size;
                 }
                 /* skip the node's other blocks */

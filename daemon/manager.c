@@ -137,6 +137,7 @@ int manager_read_counters(Manager *m)
                         continue;
                 }
                 n->present = true;
+                n->prev_free_pages = n->present ? n->free_pages : 0;
                 n->free_pages = n->mem.free_kb * 1024 / m->page_size;
         }
         return 0;

@@ -23,6 +23,7 @@ typedef struct NodeState {
         bool present;          /* has a meminfo file */
         NodeMemInfo mem;
         uint64_t free_pages;   /* mem.free_kb in pages */
+        uint64_t prev_free_pages; /* at the reading before */
         uint64_t pressure_usec; /* when the node last ran short (NodeMinFreeMiB), 0 = never */
 } NodeState;
 
@@ -169,8 +170,8 @@ int manager_online_all(Manager *m, const char *why);
 int manager_relieve_pressure(Manager *m, bool act_on_psi);
 /* Reread the free counts of the nodes that have offline blocks. */
 void manager_read_offline_nodes(Manager *m);
-/* A node that ran short less than BackoffInitialSec ago: none of its
- * blocks is taken offline. */
+/* A node that ran short less than BackoffInitialSec ago, or whose free
+ * memory is falling: none of its blocks is taken offline. */
 bool manager_node_busy(const Manager *m, int node, uint64_t now_usec);
 /* NodeMinFreeMiB in pages. */
 uint64_t manager_node_floor_pages(const Manager *m);
