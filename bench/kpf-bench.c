@@ -26,6 +26,7 @@
 
 #include "fileio.h"
 #include "kpageflags.h"
+#include "roots.h"
 #include "util.h"
 
 typedef struct Options {
@@ -271,8 +272,8 @@ static Stat stat_of(uint64_t *ns, size_t n, uint64_t pages, double gib)
 
 int main(int argc, char **argv)
 {
+        _cleanup_free_ char *default_file = NULL;
         Options o = {
-            .file = "/proc/kpageflags",
             .bufsize = 256 * 1024,
             .rounds = 7,
             .zone = KPF_ZONE_KERNEL,
@@ -290,6 +291,11 @@ int main(int argc, char **argv)
 
         if (parse_args(argc, argv, &o) < 0)
                 return 2;
+        if (!o.file) {
+                if (asprintf(&default_file, "%s/kpageflags", roots_default_procfs()) < 0)
+                        return 1;
+                o.file = default_file;
+        }
 
         fd = open(o.file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
