@@ -410,7 +410,7 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
         return 0;
 }
 
-static uint64_t node_floor_pages(const Manager *m)
+uint64_t manager_node_floor_pages(const Manager *m)
 {
         return m->config.node_reserve_mib * 1024 * 1024 / m->page_size;
 }
@@ -430,16 +430,11 @@ bool manager_node_busy(const Manager *m, int node, uint64_t now_usec)
         return n->present && n->free_pages + SCANSCHED_NODE_DRIFT_PAGES < n->prev_free_pages;
 }
 
-uint64_t manager_node_floor_pages(const Manager *m)
-{
-        return node_floor_pages(m);
-}
-
 bool manager_node_can_spare(const Manager *m, const MemBlock *b)
 {
         if (b->node < 0 || (size_t)b->node >= m->n_nodes || !m->nodes[b->node].present)
                 return true;
-        return policy_node_can_spare(m->nodes[b->node].free_pages, node_floor_pages(m), b);
+        return policy_node_can_spare(m->nodes[b->node].free_pages, manager_node_floor_pages(m), b);
 }
 
 bool manager_pressure_recent(const Manager *m, uint64_t now_usec)
@@ -473,7 +468,7 @@ void manager_read_offline_nodes(Manager *m)
  * plus one block. */
 static int manager_relieve_nodes(Manager *m)
 {
-        uint64_t floor = node_floor_pages(m), now = now_usec();
+        uint64_t floor = manager_node_floor_pages(m), now = now_usec();
         int done = 0;
 
         if (floor == 0)

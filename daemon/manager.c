@@ -454,18 +454,12 @@ static void manager_decide(Manager *m)
  * was counted, 0 when there is nothing (more) to count this tick. */
 static int manager_scan_step(Manager *m)
 {
-        _cleanup_free_ bool *stale = NULL;
         uint64_t t0, dt;
         ssize_t pos;
 
         if (!scansched_may_scan(&m->sched))
                 return 0;
-        stale = calloc(m->table.n ? m->table.n : 1, sizeof(bool));
-        if (!stale)
-                return log_error_errno(-ENOMEM, "Out of memory"), 0;
-        for (size_t i = 0; i < m->table.n; i++)
-                stale[i] = m->table.blocks[i].stale;
-        pos = scansched_next(&m->sched, &m->table, stale);
+        pos = scansched_next(&m->sched, &m->table);
         if (pos < 0)
                 return 0;
         t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);

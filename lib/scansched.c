@@ -68,14 +68,14 @@ bool scansched_block_probe(const MemBlock *b)
         return b->state == BLOCK_ONLINE && b->usage_valid && page_usage_used(&b->usage) == 0;
 }
 
-ssize_t scansched_next(ScanSched *s, const BlockTable *t, const bool *stale)
+ssize_t scansched_next(ScanSched *s, const BlockTable *t)
 {
         size_t start = 0;
 
         if (t->n == 0)
                 return -1;
         for (size_t i = 0; i < t->n; i++)
-                if (stale[i] && !t->blocks[i].usage_valid)
+                if (t->blocks[i].stale && !t->blocks[i].usage_valid)
                         return (ssize_t)i;
 
         /* first position at or after the cursor */
@@ -84,7 +84,7 @@ ssize_t scansched_next(ScanSched *s, const BlockTable *t, const bool *stale)
         for (size_t k = 0; k < t->n; k++) {
                 size_t i = (start + k) % t->n;
 
-                if (!stale[i])
+                if (!t->blocks[i].stale)
                         continue;
                 s->cursor = t->blocks[i].index + 1;
                 return (ssize_t)i;

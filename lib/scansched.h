@@ -56,8 +56,8 @@ bool scansched_block_stale(const MemBlock *b, uint64_t node_free_pages_now, uint
  * nothing)? */
 bool scansched_block_probe(const MemBlock *b);
 
-/* Position in t of the next block to count: blocks with no valid usage
- * first (lowest index), then stale ones round-robin from the cursor. stale[]
- * is indexed by table position. Returns -1 when none is stale. Advances the
- * cursor past the returned block. */
-ssize_t scansched_next(ScanSched *s, const BlockTable *t, const bool *stale);
+/* Position in t of the next block to count among those marked stale
+ * (MemBlock.stale): blocks with no valid usage first (lowest index), then
+ * the others round-robin from the cursor. Returns -1 when none is stale.
+ * Advances the cursor past the returned block. */
+ssize_t scansched_next(ScanSched *s, const BlockTable *t);

@@ -111,24 +111,27 @@ static void test_next(void)
                 block(10, BLOCK_ONLINE, true, 1),
         };
         BlockTable t = { .blocks = blocks, .n = 5 };
-        bool stale[5] = { true, true, true, false, true };
+        const bool stale[5] = { true, true, true, false, true };
         ScanSched s;
 
+        for (size_t i = 0; i < 5; i++)
+                blocks[i].stale = stale[i];
         scansched_init(&s);
         /* never-counted blocks come first */
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 2);
-        stale[2] = false;
+        CHECK_EQ_INT(scansched_next(&s, &t), 2);
+        blocks[2].stale = false;
         /* then round-robin from the cursor */
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 0);
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 1);
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 4); /* 9 is fresh */
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 0); /* wraps */
+        CHECK_EQ_INT(scansched_next(&s, &t), 0);
+        CHECK_EQ_INT(scansched_next(&s, &t), 1);
+        CHECK_EQ_INT(scansched_next(&s, &t), 4); /* 9 is fresh */
+        CHECK_EQ_INT(scansched_next(&s, &t), 0); /* wraps */
         s.cursor = 5; /* a cursor in a hole resumes at the next block */
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), 4);
-        memset(stale, 0, sizeof(stale));
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), -1);
+        CHECK_EQ_INT(scansched_next(&s, &t), 4);
+        for (size_t i = 0; i < 5; i++)
+                blocks[i].stale = false;
+        CHECK_EQ_INT(scansched_next(&s, &t), -1);
         t.n = 0;
-        CHECK_EQ_INT(scansched_next(&s, &t, stale), -1);
+        CHECK_EQ_INT(scansched_next(&s, &t), -1);
 }
 
 int main(void)
