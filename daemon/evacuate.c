@@ -328,11 +328,9 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
         /* Where the movable pages go: an allowed node with room, not this one.
          * None (one node, or all full): the kernel's own offline migration
          * relocates them, within the node where it is the only one. */
-        node_free = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(uint64_t));
+        node_free = manager_node_free_array(m);
         if (!node_free)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        for (size_t i = 0; i < m->n_nodes; i++)
-                node_free[i] = m->nodes[i].present ? m->nodes[i].free_pages : POLICY_FREE_UNKNOWN;
         dest = b->usage.movable == 0
                        ? -ENOSPC
                        : policy_pick_destination(&m->config, &m->has_memory, node_free, m->n_nodes,

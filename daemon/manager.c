@@ -298,6 +298,18 @@ const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_
         return offline_verdict_to_string(v);
 }
 
+uint64_t *manager_node_free_array(const Manager *m)
+{
+        uint64_t *a = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(uint64_t));
+
+        if (!a)
+                return NULL;
+        /* HANDSHAKE_FREE_UNKNOWN and POLICY_FREE_UNKNOWN are both UINT64_MAX */
+        for (size_t i = 0; i < m->n_nodes; i++)
+                a[i] = m->nodes[i].present ? m->nodes[i].free_pages : POLICY_FREE_UNKNOWN;
+        return a;
+}
+
 static void manager_notify_status(Manager *m)
 {
         size_t online = 0, offline = 0;
@@ -359,7 +371,7 @@ static void manager_decide(Manager *m)
 
         hb = calloc(n ? n : 1, sizeof(*hb));
         ev = calloc(n_ev ? n_ev : 1, sizeof(*ev));
-        node_free = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(*node_free));
+        node_free = manager_node_free_array(m);
         lowest = calloc(n ? n : 1, sizeof(*lowest));
         bo = calloc(n ? n : 1, sizeof(*bo));
         if (!hb || !ev || !node_free || !lowest || !bo) {
@@ -367,9 +379,6 @@ static void manager_decide(Manager *m)
                 return;
         }
         policy_mark_lowest_of_node(m->table.blocks, n, lowest);
-        for (size_t i = 0; i < m->n_nodes; i++)
-                node_free[i] = m->nodes[i].present ? m->nodes[i].free_pages
-                                                   : HANDSHAKE_FREE_UNKNOWN;
         for (size_t i = 0; i < n; i++) {
                 MemBlock *b = &m->table.blocks[i];
                 Backoff *bp = manager_backoff(m, b->index);

@@ -197,6 +197,9 @@ int manager_run(Manager *m);
  * short word ("offline", or why not). */
 const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable);
 
+/* Free pages by node id (POLICY_FREE_UNKNOWN where not read), malloc'd. */
+uint64_t *manager_node_free_array(const Manager *m);
+
 static inline uint64_t manager_node_free_pages(const Manager *m, int node)
 {
         if (node < 0 || (size_t)node >= m->n_nodes || !m->nodes[node].present)
