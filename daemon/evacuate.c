@@ -36,6 +36,10 @@
 /* The migration phase has no kernel lock to hold; bound it generously. */
 #define EVAC_MIGRATE_TIMEOUT_USEC (300 * USEC_PER_SEC)
 
+/* An offline past its timeout holds the hotplug lock: end it on time, not
+ * up to 250 ms later (sd-event's default accuracy). */
+#define EVAC_TIMEOUT_ACCURACY_USEC (10 * USEC_PER_MSEC)
+
 typedef enum WorkerMsgType {
         WORKER_MSG_MIGRATED = 1,
         WORKER_MSG_OFFLINE_START = 2,
@@ -395,7 +399,7 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
         r = sd_event_add_time_relative(m->event, &e->timer_source, CLOCK_MONOTONIC,
                                        dest >= 0 ? EVAC_MIGRATE_TIMEOUT_USEC
                                                  : m->config.offline_timeout_usec,
-                                       0, on_worker_timeout, m);
+                                       EVAC_TIMEOUT_ACCURACY_USEC, on_worker_timeout, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to arm the evacuation timeout: %m");
                 manager_evacuation_abort(m, "internal error");

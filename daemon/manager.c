@@ -654,6 +654,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
  * MB/s, faster than the kernel lets it stall long enough for PSI to tell. */
 #define PRESSURE_WATCH_NEAR_USEC (20 * USEC_PER_MSEC)
 
+/* sd-event lets a timer with accuracy 0 fire up to 250 ms late (to coalesce
+ * wake-ups): that would make the 20 ms watch a 270 ms one. */
+#define PRESSURE_WATCH_ACCURACY_USEC (1 * USEC_PER_MSEC)
+
 /* Is the machine, or a node with offline blocks, within twice its floor? */
 static bool manager_pressure_near(const Manager *m)
 {
@@ -827,7 +831,8 @@ int manager_run(Manager *m)
                 return log_error_errno(r, "Failed to start the tick timer: %m");
 
         r = sd_event_add_time_relative(m->event, &m->pressure_source, CLOCK_MONOTONIC,
-                                       PRESSURE_WATCH_USEC, 0, on_pressure_watch, m);
+                                       PRESSURE_WATCH_USEC, PRESSURE_WATCH_ACCURACY_USEC,
+                                       on_pressure_watch, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the pressure timer: %m");
         /* Giving memory back goes before everything else; counting after. */
