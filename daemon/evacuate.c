@@ -228,6 +228,11 @@ static void evac_finish(Manager *m)
                          (double)(now_usec() - e->started_usec) / USEC_PER_SEC);
                 if (!seen_offline)
                         manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
+        } else if (e->aborted) {
+                /* Not the block's doing: no back-off, no error. The quiet
+                 * time after pressure keeps the sweep away for a while. */
+                m->counters.evacuations_aborted++;
+                log_notice("memory%" PRIu32 ": evacuation ended (%s)", index, e->kill_reason);
         } else {
                 int err = e->offline_result;
 
@@ -296,20 +301,30 @@ static int on_worker_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-void manager_evacuation_abort(Manager *m, const char *why)
+/* End the worker now, wait for it, account for it. A reason already set
+ * (a timeout that fired first) wins. aborted: ended for the machine's sake
+ * (pressure, shutdown), not because of the block. */
+static void evac_end(Manager *m, const char *why, bool aborted)
 {
         Evacuation *e = &m->evac;
         int status;
 
         if (e->phase == EVAC_IDLE || e->pid <= 0)
                 return;
-        if (!e->kill_reason)
+        if (!e->kill_reason) {
                 e->kill_reason = why;
+                e->aborted = aborted;
+        }
         (void)kill(e->pid, SIGKILL);
         /* Reap it here, so the hotplug lock is free when we return. */
         while (waitpid(e->pid, &status, 0) < 0 && errno == EINTR)
                 ;
         evac_finish(m);
+}
+
+void manager_evacuation_abort(Manager *m, const char *why)
+{
+        evac_end(m, why, true);
 }
 
 int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
@@ -390,7 +405,7 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
         r = sd_event_add_child(m->event, &e->child_source, pid, WEXITED, on_worker_exit, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to watch the evacuation worker: %m");
-                manager_evacuation_abort(m, "internal error");
+                evac_end(m, "internal error", false);
                 return r;
         }
         r = sd_event_add_io(m->event, &e->pipe_source, e->pipe_fd, EPOLLIN, on_worker_pipe, m);
@@ -402,7 +417,7 @@ int manager_evacuate_block(Manager *m, uint32_t index, const char *why)
                                        EVAC_TIMEOUT_ACCURACY_USEC, on_worker_timeout, m);
         if (r < 0) {
                 log_error_errno(r, "Failed to arm the evacuation timeout: %m");
-                manager_evacuation_abort(m, "internal error");
+                evac_end(m, "internal error", false);
                 return r;
         }
         log_info("memory%" PRIu32 ": evacuating (%s): %" PRIu64 " movable pages%s", index, why,

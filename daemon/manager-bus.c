@@ -31,6 +31,7 @@ typedef struct BusSnapshot {
         uint64_t evacuations_started;
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
+        uint64_t evacuations_aborted;
         char last_error[sizeof(((Manager *)NULL)->last_error)];
         uint64_t reserve_bytes;
         uint64_t tick_usec;
@@ -69,6 +70,7 @@ static const BusProperty bus_properties[] = {
         { "EvacuationsStarted", PROP_U64, offsetof(BusSnapshot, evacuations_started) },
         { "EvacuationsSucceeded", PROP_U64, offsetof(BusSnapshot, evacuations_succeeded) },
         { "EvacuationsFailed", PROP_U64, offsetof(BusSnapshot, evacuations_failed) },
+        { "EvacuationsAborted", PROP_U64, offsetof(BusSnapshot, evacuations_aborted) },
         { "LastError", PROP_STR_ARRAY, offsetof(BusSnapshot, last_error) },
         { "ReserveBytes", PROP_U64, offsetof(BusSnapshot, reserve_bytes) },
         { "TickUSec", PROP_U64, offsetof(BusSnapshot, tick_usec) },
@@ -103,6 +105,7 @@ static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
         ret->evacuations_started = m->counters.evacuations_started;
         ret->evacuations_succeeded = m->counters.evacuations_succeeded;
         ret->evacuations_failed = m->counters.evacuations_failed;
+        ret->evacuations_aborted = m->counters.evacuations_aborted;
         snprintf(ret->last_error, sizeof(ret->last_error), "%s", m->last_error);
         ret->reserve_bytes = config_reserve_pages(&m->config, m->meminfo.total_kb, m->page_size) *
                              m->page_size;
@@ -316,6 +319,7 @@ static const sd_bus_vtable manager_vtable[] = {
         PROP_CHANGING("EvacuationsStarted", "t"),
         PROP_CHANGING("EvacuationsSucceeded", "t"),
         PROP_CHANGING("EvacuationsFailed", "t"),
+        PROP_CHANGING("EvacuationsAborted", "t"),
         PROP_CHANGING("LastError", "s"),
         PROP_CHANGING("ReserveBytes", "t"),
         PROP_CHANGING("TickUSec", "t"),

@@ -54,6 +54,7 @@ typedef struct Evacuation {
         bool have_stats;
         int offline_result; /* errno of the worker's write, 1 = not reported */
         const char *kill_reason; /* why the parent killed it, or NULL */
+        bool aborted;            /* killed for pressure or shutdown, not for the block */
 } Evacuation;
 
 typedef struct ManagerCounters {
@@ -72,6 +73,7 @@ typedef struct ManagerCounters {
         uint64_t evacuations_started;
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
+        uint64_t evacuations_aborted; /* ended for pressure or shutdown */
         uint64_t migrate_ns;         /* wall time in locate + move_pages */
         uint64_t offline_attempts;   /* writes of "offline" */
 } ManagerCounters;
@@ -184,8 +186,9 @@ bool manager_pressure_recent(const Manager *m, uint64_t now_usec);
 /* Start evacuating a block (handshake or sweep). 0 started or logged (dry
  * run), -EBUSY when one is in flight, other -errno when it cannot start. */
 int manager_evacuate_block(Manager *m, uint32_t index, const char *why);
-/* End the evacuation in flight (SIGKILL the worker), wait for it, and
- * account for it. */
+/* End the evacuation in flight (SIGKILL the worker) for pressure or
+ * shutdown, wait for it, and count it as aborted: no back-off, no
+ * LastError. */
 void manager_evacuation_abort(Manager *m, const char *why);
 bool manager_evacuating(const Manager *m);
 Backoff *manager_backoff(Manager *m, uint32_t index);

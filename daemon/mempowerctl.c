@@ -283,9 +283,10 @@ static void status_text(const Props *p)
                format_bytes(props_u(p, "BytesOffline"), b, sizeof(b)),
                format_bytes(props_u(p, "BytesOfflinedByDaemon"), c, sizeof(c)));
         printf("  Migrated: %" PRIu64 " pages\n", props_u(p, "PagesMigrated"));
-        printf("Evacuation: %" PRIu64 " started, %" PRIu64 " succeeded, %" PRIu64 " failed\n",
+        printf("Evacuation: %" PRIu64 " started, %" PRIu64 " succeeded, %" PRIu64
+               " failed, %" PRIu64 " aborted\n",
                props_u(p, "EvacuationsStarted"), props_u(p, "EvacuationsSucceeded"),
-               props_u(p, "EvacuationsFailed"));
+               props_u(p, "EvacuationsFailed"), props_u(p, "EvacuationsAborted"));
         printf("   Reserve: %s free\n", format_bytes(props_u(p, "ReserveBytes"), a, sizeof(a)));
         printf("      Tick: %.1fs\n", (double)props_u(p, "TickUSec") / 1e6);
         printf("Last error: %s\n", *err ? err : "-");

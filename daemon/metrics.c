@@ -38,6 +38,7 @@ void metrics_sample_take(const Manager *m, MetricsSample *ret)
         s.evacuations_started = m->counters.evacuations_started;
         s.evacuations_succeeded = m->counters.evacuations_succeeded;
         s.evacuations_failed = m->counters.evacuations_failed;
+        s.evacuations_aborted = m->counters.evacuations_aborted;
         s.blocks_offlined = m->counters.blocks_offlined;
         s.blocks_onlined = m->counters.blocks_onlined;
         s.scan_cpu_ns = m->counters.scan_cpu_ns;
@@ -92,6 +93,8 @@ int metrics_format(const MetricsSample *s, FILE *f)
                 s->evacuations_succeeded);
         fprintf(f, "mempowerd_evacuations_total{result=\"failed\"} %" PRIu64 "\n",
                 s->evacuations_failed);
+        fprintf(f, "mempowerd_evacuations_total{result=\"aborted\"} %" PRIu64 "\n",
+                s->evacuations_aborted);
 
         family(f, "mempowerd_blocks_offlined_total", "counter", "Blocks mempowerd took offline.");
         fprintf(f, "mempowerd_blocks_offlined_total %" PRIu64 "\n", s->blocks_offlined);

@@ -22,6 +22,7 @@ typedef struct MetricsSample {
         uint64_t evacuations_started;
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
+        uint64_t evacuations_aborted;
         uint64_t blocks_offlined;
         uint64_t blocks_onlined;
         uint64_t scan_cpu_ns;

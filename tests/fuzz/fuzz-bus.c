@@ -252,7 +252,7 @@ typedef struct Expected {
 static const char *const known_props[] = {
         "State",          "BlocksTotal",        "BlocksOnline",          "BlocksOffline",
         "BytesOffline",   "BytesOfflinedByDaemon", "PagesMigrated",     "EvacuationsStarted",
-        "EvacuationsSucceeded", "EvacuationsFailed", "LastError",       "ReserveBytes",
+        "EvacuationsSucceeded", "EvacuationsFailed", "EvacuationsAborted", "LastError",       "ReserveBytes",
         "TickUSec",       "DryRun",             "Version",               "BlockSizeBytes",
 };
 

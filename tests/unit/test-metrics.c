@@ -21,6 +21,7 @@ static const MetricsSample sample = {
         .evacuations_started = 4,
         .evacuations_succeeded = 2,
         .evacuations_failed = 1,
+        .evacuations_aborted = 1,
         .blocks_offlined = 3,
         .blocks_onlined = 1,
         .scan_cpu_ns = 1500000001ULL,
@@ -56,6 +57,7 @@ static const char expected[] =
         "# TYPE mempowerd_evacuations_total counter\n"
         "mempowerd_evacuations_total{result=\"succeeded\"} 2\n"
         "mempowerd_evacuations_total{result=\"failed\"} 1\n"
+        "mempowerd_evacuations_total{result=\"aborted\"} 1\n"
         "# HELP mempowerd_blocks_offlined_total Blocks mempowerd took offline.\n"
         "# TYPE mempowerd_blocks_offlined_total counter\n"
         "mempowerd_blocks_offlined_total 3\n"
@@ -131,7 +133,7 @@ static void test_format_shape(void)
                 CHECK(strchr(line, ' ') != NULL && strchr(line, ' ')[1] != '\0');
                 samples++;
         }
-        CHECK_EQ_INT(samples, 16);
+        CHECK_EQ_INT(samples, 17);
         free(text);
 }
 

@@ -86,6 +86,7 @@ done
 assert_eq "$(oom_kills)" 0 "OOM kills during the churn"
 report evacuations_succeeded "$(mp_prop EvacuationsSucceeded)"
 report evacuations_failed "$(mp_prop EvacuationsFailed)"
+report evacuations_aborted "$(mp_prop EvacuationsAborted)"
 report pages_migrated "$(mp_prop PagesMigrated)"
 printf 'exit\n' >&7
 printf 'exit\n' >&8
