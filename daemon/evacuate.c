@@ -201,7 +201,7 @@ static void evac_finish(Manager *m)
         MemBlock *b;
         Backoff *bo;
         char reason[128];
-        bool ok, seen_offline;
+        bool ok, seen_offline, removed = false;
 
         evac_read_messages(m);
         if (e->have_stats) {
@@ -213,7 +213,7 @@ static void evac_finish(Manager *m)
          * sent BlockOffline. */
         b = blocktable_find(&m->table, index);
         seen_offline = b && b->state == BLOCK_OFFLINE;
-        (void)blocktable_refresh(&m->table, m->memdir_fd, index, NULL);
+        (void)blocktable_refresh(&m->table, m->memdir_fd, index, &removed);
         b = blocktable_find(&m->table, index);
         ok = b && b->state == BLOCK_OFFLINE;
         bo = manager_backoff(m, index);
@@ -228,6 +228,10 @@ static void evac_finish(Manager *m)
                          (double)(now_usec() - e->started_usec) / USEC_PER_SEC);
                 if (!seen_offline)
                         manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
+        } else if (removed) {
+                /* hot-removed under us, and no uevent told yet */
+                m->counters.evacuations_aborted++;
+                log_info("memory%" PRIu32 ": removed during its evacuation", index);
         } else if (e->aborted) {
                 /* Not the block's doing: no back-off, no error. The quiet
                  * time after pressure keeps the sweep away for a while. */
