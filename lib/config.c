@@ -41,61 +41,53 @@
  * After the first error the reader reports end of file, so every error that
  * can be reported lies on or before that line and the earliest one wins. */
 
-typedef struct ConfigKey ConfigKey;
-typedef int (*ConfigParser)(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                            char *reason, size_t size);
+/* What a key holds, and so how it is parsed, stored and compared. */
+typedef enum ConfigType {
+        CONFIG_TIME,     /* seconds, decimals allowed → uint64_t microseconds */
+        CONFIG_PERCENT,  /* decimals allowed → double */
+        CONFIG_U64,      /* whole number → uint64_t */
+        CONFIG_UNSIGNED, /* whole number → unsigned */
+        CONFIG_BOOL,     /* → bool */
+        CONFIG_INDEXSET, /* "0-7,12" → IndexSet */
+        CONFIG_PATH,     /* absolute file name → char * (NULL: none) */
+} ConfigType;
 
-struct ConfigKey {
+typedef struct ConfigKey {
         const char *section;
         const char *key;
-        ConfigParser parse;
+        ConfigType type;
         size_t offset;
         double min, max; /* in the unit the file uses: seconds, percent, count, index */
-};
-
-static int parse_time(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                      char *reason, size_t size);
-static int parse_percent(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                         char *reason, size_t size);
-static int parse_u64(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                     char *reason, size_t size);
-static int parse_unsigned(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                          char *reason, size_t size);
-static int parse_bool(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                      char *reason, size_t size);
-static int parse_indexset(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                          char *reason, size_t size);
-static int parse_path(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                      char *reason, size_t size);
+} ConfigKey;
 
 #define FIELD(f) offsetof(Config, f)
 
 static const ConfigKey config_keys[] = {
-    {"Daemon", "TickSec", parse_time, FIELD(tick_usec), 0.1, 3600},
-    {"Daemon", "DryRun", parse_bool, FIELD(dry_run), 0, 1},
+    {"Daemon", "TickSec", CONFIG_TIME, FIELD(tick_usec), 0.1, 3600},
+    {"Daemon", "DryRun", CONFIG_BOOL, FIELD(dry_run), 0, 1},
 
-    {"Scan", "ScanCPUPercent", parse_percent, FIELD(scan_cpu_percent), 0.01, 100},
-    {"Scan", "RescanMaxSec", parse_time, FIELD(rescan_max_usec), 10, 86400},
+    {"Scan", "ScanCPUPercent", CONFIG_PERCENT, FIELD(scan_cpu_percent), 0.01, 100},
+    {"Scan", "RescanMaxSec", CONFIG_TIME, FIELD(rescan_max_usec), 10, 86400},
 
-    {"Reserve", "MinFreeMiB", parse_u64, FIELD(reserve_mib), 0, 1048576},
-    {"Reserve", "MinFreePercent", parse_percent, FIELD(reserve_percent), 0, 90},
-    {"Reserve", "PSISomeAvg10", parse_percent, FIELD(psi_some_avg10), 0, 100},
-    {"Reserve", "NodeMinFreeMiB", parse_u64, FIELD(node_reserve_mib), 0, 1048576},
+    {"Reserve", "MinFreeMiB", CONFIG_U64, FIELD(reserve_mib), 0, 1048576},
+    {"Reserve", "MinFreePercent", CONFIG_PERCENT, FIELD(reserve_percent), 0, 90},
+    {"Reserve", "PSISomeAvg10", CONFIG_PERCENT, FIELD(psi_some_avg10), 0, 100},
+    {"Reserve", "NodeMinFreeMiB", CONFIG_U64, FIELD(node_reserve_mib), 0, 1048576},
 
-    {"Policy", "ExcludeBlocks", parse_indexset, FIELD(exclude_blocks), 0,
+    {"Policy", "ExcludeBlocks", CONFIG_INDEXSET, FIELD(exclude_blocks), 0,
      CONFIG_EXCLUDE_BLOCKS_MAX},
-    {"Policy", "DestinationNodes", parse_indexset, FIELD(destination_nodes), 0,
+    {"Policy", "DestinationNodes", CONFIG_INDEXSET, FIELD(destination_nodes), 0,
      CONFIG_DESTINATION_NODES_MAX},
-    {"Policy", "MaxEvacuationsPerTick", parse_unsigned, FIELD(max_evacuations_per_tick), 1, 64},
-    {"Policy", "OnlineHotAdded", parse_bool, FIELD(online_hot_added), 0, 1},
-    {"Policy", "OnlineAllOnExit", parse_bool, FIELD(online_all_on_exit), 0, 1},
+    {"Policy", "MaxEvacuationsPerTick", CONFIG_UNSIGNED, FIELD(max_evacuations_per_tick), 1, 64},
+    {"Policy", "OnlineHotAdded", CONFIG_BOOL, FIELD(online_hot_added), 0, 1},
+    {"Policy", "OnlineAllOnExit", CONFIG_BOOL, FIELD(online_all_on_exit), 0, 1},
 
-    {"Offline", "TimeoutSec", parse_time, FIELD(offline_timeout_usec), 0.1, 600},
-    {"Offline", "BackoffInitialSec", parse_time, FIELD(backoff_initial_usec), 1, 86400},
-    {"Offline", "BackoffMaxSec", parse_time, FIELD(backoff_max_usec), 1, 604800},
-    {"Offline", "MigrateBatchPages", parse_u64, FIELD(migrate_batch_pages), 1, 1048576},
+    {"Offline", "TimeoutSec", CONFIG_TIME, FIELD(offline_timeout_usec), 0.1, 600},
+    {"Offline", "BackoffInitialSec", CONFIG_TIME, FIELD(backoff_initial_usec), 1, 86400},
+    {"Offline", "BackoffMaxSec", CONFIG_TIME, FIELD(backoff_max_usec), 1, 604800},
+    {"Offline", "MigrateBatchPages", CONFIG_U64, FIELD(migrate_batch_pages), 1, 1048576},
 
-    {"Metrics", "TextFile", parse_path, FIELD(metrics_textfile), 0, 0},
+    {"Metrics", "TextFile", CONFIG_PATH, FIELD(metrics_textfile), 0, 0},
 };
 
 #define N_KEYS ELEMENTSOF(config_keys)
@@ -177,20 +169,23 @@ static bool field_equal(const ConfigKey *k, const Config *a, const Config *b)
 {
         const void *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
 
-        if (k->parse == parse_time || k->parse == parse_u64)
+        switch (k->type) {
+        case CONFIG_TIME:
+        case CONFIG_U64:
                 return *(const uint64_t *)fa == *(const uint64_t *)fb;
-        if (k->parse == parse_percent)
+        case CONFIG_PERCENT:
                 return *(const double *)fa == *(const double *)fb;
-        if (k->parse == parse_unsigned)
+        case CONFIG_UNSIGNED:
                 return *(const unsigned *)fa == *(const unsigned *)fb;
-        if (k->parse == parse_bool)
+        case CONFIG_BOOL:
                 return *(const bool *)fa == *(const bool *)fb;
-        if (k->parse == parse_indexset)
+        case CONFIG_INDEXSET:
                 return indexset_equal(fa, fb);
-        if (k->parse == parse_path) {
+        case CONFIG_PATH: {
                 const char *x = *(char *const *)fa, *y = *(char *const *)fb;
 
                 return (!x && !y) || (x && y && strcmp(x, y) == 0);
+        }
         }
         return false;
 }
@@ -317,86 +312,38 @@ static int parse_scaled(const ConfigKey *k, const char *value, bool whole, uint6
         return 0;
 }
 
-/* An empty value (Key=) puts the compiled-in default back, as in systemd. */
-
-static int parse_time(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                      char *reason, size_t size)
+/* A number, stored in the field's own type. */
+static int parse_number(const ConfigKey *k, const char *value, void *field, char *reason,
+                        size_t size)
 {
-        uint64_t v;
+        uint64_t v = 0;
         int r;
 
-        if (!*value) {
-                *(uint64_t *)field = *(const uint64_t *)dflt;
-                return 0;
-        }
-        r = parse_scaled(k, value, false, &v, reason, size);
+        r = parse_scaled(k, value, k->type == CONFIG_U64 || k->type == CONFIG_UNSIGNED, &v, reason,
+                         size);
         if (r < 0)
                 return r;
-        *(uint64_t *)field = v; /* micro-units of a second are microseconds */
+        switch (k->type) {
+        case CONFIG_TIME:
+                *(uint64_t *)field = v; /* micro-units of a second are microseconds */
+                break;
+        case CONFIG_PERCENT:
+                *(double *)field = (double)v / (double)MICRO;
+                break;
+        case CONFIG_U64:
+                *(uint64_t *)field = v / MICRO;
+                break;
+        default:
+                *(unsigned *)field = (unsigned)(v / MICRO); /* max is far below UINT_MAX */
+                break;
+        }
         return 0;
 }
 
-static int parse_percent(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                         char *reason, size_t size)
-{
-        uint64_t v;
-        int r;
-
-        if (!*value) {
-                *(double *)field = *(const double *)dflt;
-                return 0;
-        }
-        r = parse_scaled(k, value, false, &v, reason, size);
-        if (r < 0)
-                return r;
-        *(double *)field = (double)v / (double)MICRO;
-        return 0;
-}
-
-static int parse_u64(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                     char *reason, size_t size)
-{
-        uint64_t v;
-        int r;
-
-        if (!*value) {
-                *(uint64_t *)field = *(const uint64_t *)dflt;
-                return 0;
-        }
-        r = parse_scaled(k, value, true, &v, reason, size);
-        if (r < 0)
-                return r;
-        *(uint64_t *)field = v / MICRO;
-        return 0;
-}
-
-static int parse_unsigned(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                          char *reason, size_t size)
-{
-        uint64_t v;
-        int r;
-
-        if (!*value) {
-                *(unsigned *)field = *(const unsigned *)dflt;
-                return 0;
-        }
-        r = parse_scaled(k, value, true, &v, reason, size);
-        if (r < 0)
-                return r;
-        *(unsigned *)field = (unsigned)(v / MICRO); /* max is far below UINT_MAX */
-        return 0;
-}
-
-static int parse_bool(const ConfigKey *k, const char *value, void *field, const void *dflt,
-                      char *reason, size_t size)
+static int parse_bool(const ConfigKey *k, const char *value, void *field, char *reason, size_t size)
 {
         static const char *const yes[] = {"yes", "true", "on", "1"};
         static const char *const no[] = {"no", "false", "off", "0"};
-
-        if (!*value) {
-                *(bool *)field = *(const bool *)dflt;
-                return 0;
-        }
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (strcasecmp(value, yes[i]) == 0) {
                         *(bool *)field = true;
@@ -469,6 +416,44 @@ static int parse_path(const ConfigKey *k, const char *value, void *field, const 
 oom:
         snprintf(reason, size, "out of memory");
         return -ENOMEM;
+}
+
+static size_t config_type_size(ConfigType t)
+{
+        switch (t) {
+        case CONFIG_TIME:
+        case CONFIG_U64:
+                return sizeof(uint64_t);
+        case CONFIG_PERCENT:
+                return sizeof(double);
+        case CONFIG_UNSIGNED:
+                return sizeof(unsigned);
+        case CONFIG_BOOL:
+                return sizeof(bool);
+        default:
+                return 0; /* owns memory: copied by its parser */
+        }
+}
+
+/* An empty value (Key=) puts the compiled-in default back, as in systemd. */
+static int parse_value(const ConfigKey *k, const char *value, void *field, const void *dflt,
+                       char *reason, size_t size)
+{
+        switch (k->type) {
+        case CONFIG_INDEXSET:
+                return parse_indexset(k, value, field, dflt, reason, size);
+        case CONFIG_PATH:
+                return parse_path(k, value, field, dflt, reason, size);
+        default:
+                break;
+        }
+        if (!*value) {
+                memcpy(field, dflt, config_type_size(k->type));
+                return 0;
+        }
+        if (k->type == CONFIG_BOOL)
+                return parse_bool(k, value, field, reason, size);
+        return parse_number(k, value, field, reason, size);
 }
 
 /* ---- reading a file ----------------------------------------------------- */
@@ -717,8 +702,8 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         }
 
-        r = k->parse(k, value, (char *)st->config + k->offset,
-                     (const char *)&st->defaults + k->offset, st->reason, sizeof(st->reason));
+        r = parse_value(k, value, (char *)st->config + k->offset,
+                        (const char *)&st->defaults + k->offset, st->reason, sizeof(st->reason));
         if (r < 0) {
                 st->error = r;
                 st->error_line = st->line;
