@@ -98,6 +98,36 @@ static inline uint64_t page_usage_total(const PageUsage *u)
         return u->free + u->movable + u->unmovable + u->hugetlb + u->nopage;
 }
 
+/* Add one page of class c. Returns false (acc untouched) when c is no class. */
+static inline bool page_usage_count(PageUsage *acc, PageClass c)
+{
+        switch (c) {
+        case PAGE_FREE:
+                acc->free++;
+                return true;
+        case PAGE_MOVABLE:
+                acc->movable++;
+                return true;
+        case PAGE_UNMOVABLE:
+                acc->unmovable++;
+                return true;
+        case PAGE_HUGETLB:
+                acc->hugetlb++;
+                return true;
+        case PAGE_NOPAGE:
+                acc->nopage++;
+                return true;
+        default:
+                return false;
+        }
+}
+
+static inline bool page_usage_equal(const PageUsage *a, const PageUsage *b)
+{
+        return a->free == b->free && a->movable == b->movable && a->unmovable == b->unmovable &&
+               a->hugetlb == b->hugetlb && a->nopage == b->nopage;
+}
+
 static inline void page_usage_add(PageUsage *acc, const PageUsage *u)
 {
         acc->free += u->free;

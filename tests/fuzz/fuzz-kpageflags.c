@@ -27,35 +27,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         return 0;
 }
 
-static void usage_add_class(PageUsage *u, PageClass c)
-{
-        switch (c) {
-        case PAGE_FREE:
-                u->free++;
-                break;
-        case PAGE_MOVABLE:
-                u->movable++;
-                break;
-        case PAGE_UNMOVABLE:
-                u->unmovable++;
-                break;
-        case PAGE_HUGETLB:
-                u->hugetlb++;
-                break;
-        case PAGE_NOPAGE:
-                u->nopage++;
-                break;
-        default:
-                FUZZ_ASSERT(!"kpf_classify returned no class");
-        }
-}
-
-static bool usage_equal(const PageUsage *a, const PageUsage *b)
-{
-        return a->free == b->free && a->movable == b->movable && a->unmovable == b->unmovable &&
-               a->hugetlb == b->hugetlb && a->nopage == b->nopage;
-}
-
 static bool class_used(PageClass c)
 {
         return c == PAGE_MOVABLE || c == PAGE_UNMOVABLE || c == PAGE_HUGETLB;
@@ -70,21 +41,21 @@ static void check_zone(const uint64_t *w, size_t n, KpfZoneKind zone, const uint
         uint64_t beyond = tail_len > 2 ? tail[2] % 16 : 0;
         uint64_t stride = tail_len > 3 ? 1 + tail[3] % 32 : KPF_PROBE_STRIDE;
         uint64_t count = n - start + beyond;
-        PageUsage expect = { 0 }, range_expect = { 0 }, got = { 0 }, got_range;
+        PageUsage expect = {0}, range_expect = {0}, got = {0}, got_range;
         uint64_t *buf;
         int used = 0, r;
 
         for (size_t i = 0; i < n; i++) {
                 PageClass c = kpf_classify(w[i], zone);
 
-                usage_add_class(&expect, c);
+                FUZZ_ASSERT(page_usage_count(&expect, c));
                 if (i >= start)
-                        usage_add_class(&range_expect, c);
+                        (void)page_usage_count(&range_expect, c);
         }
         range_expect.nopage += beyond;
 
         FUZZ_ASSERT(kpf_count_words(w, n, zone, &got) == 0);
-        FUZZ_ASSERT(usage_equal(&got, &expect));
+        FUZZ_ASSERT(page_usage_equal(&got, &expect));
         FUZZ_ASSERT(page_usage_total(&got) == n);
 
         buf = malloc(bufwords * KPF_WORD_SIZE);
@@ -92,7 +63,7 @@ static void check_zone(const uint64_t *w, size_t n, KpfZoneKind zone, const uint
                 return;
         r = kpf_count_range(memfd, start, count, zone, buf, bufwords * KPF_WORD_SIZE, &got_range);
         FUZZ_ASSERT(r == 0);
-        FUZZ_ASSERT(usage_equal(&got_range, &range_expect));
+        FUZZ_ASSERT(page_usage_equal(&got_range, &range_expect));
         free(buf);
 
         /* The probe reads the first stride-aligned PFN of each chunk of the

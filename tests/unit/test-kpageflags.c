@@ -119,49 +119,21 @@ static void test_class_strings(void)
         CHECK(page_class_to_string(_PAGE_CLASS_INVALID) == NULL);
 }
 
-static void usage_bump(PageUsage *u, PageClass c)
-{
-        switch (c) {
-        case PAGE_FREE:
-                u->free++;
-                break;
-        case PAGE_MOVABLE:
-                u->movable++;
-                break;
-        case PAGE_UNMOVABLE:
-                u->unmovable++;
-                break;
-        case PAGE_HUGETLB:
-                u->hugetlb++;
-                break;
-        case PAGE_NOPAGE:
-        default:
-                u->nopage++;
-                break;
-        }
-}
-
 /* Reference count with kpf_classify, one word at a time. */
 static PageUsage ref_count(const uint64_t *w, size_t n, KpfZoneKind zone)
 {
         PageUsage u = {0};
 
         for (size_t i = 0; i < n; i++)
-                usage_bump(&u, kpf_classify(w[i], zone));
+                CHECK(page_usage_count(&u, kpf_classify(w[i], zone)));
         return u;
-}
-
-static bool usage_eq(const PageUsage *a, const PageUsage *b)
-{
-        return a->free == b->free && a->movable == b->movable && a->unmovable == b->unmovable &&
-               a->hugetlb == b->hugetlb && a->nopage == b->nopage;
 }
 
 #define CHECK_USAGE(got, want)                                                                     \
         do {                                                                                       \
                 const PageUsage *_g = (got), *_w = (want);                                         \
                 test_checks++;                                                                     \
-                if (!usage_eq(_g, _w)) {                                                           \
+                if (!page_usage_equal(_g, _w)) {                                                   \
                         test_failures++;                                                           \
                         fprintf(stderr,                                                            \
                                 "%s:%d: usage f/m/u/h/n %" PRIu64 "/%" PRIu64 "/%" PRIu64          \
