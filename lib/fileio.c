@@ -72,22 +72,32 @@ int file_read_all_at(int dirfd, const char *path, size_t max, char **ret, size_t
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        ssize_t n;
+        size_t cap = max < 16384 ? max : 16384, len = 0;
 
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = read_full(fd, buf, max + 1);
-        if (n < 0)
-                return (int)n;
-        if ((size_t)n > max)
-                return -EFBIG;
-        buf[n] = '\0';
+        /* cap + 1 bytes: a full buffer means there is more */
+        for (;;) {
+                char *p = realloc(buf, cap + 1);
+                ssize_t n;
+
+                if (!p)
+                        return -ENOMEM;
+                buf = p;
+                n = read_full(fd, buf + len, cap + 1 - len);
+                if (n < 0)
+                        return (int)n;
+                len += (size_t)n;
+                if (len <= cap)
+                        break;
+                if (cap >= max)
+                        return -EFBIG;
+                cap = cap > max / 2 ? max : 2 * cap;
+        }
+        buf[len] = '\0';
         if (ret_len)
-                *ret_len = (size_t)n;
+                *ret_len = len;
         *ret = TAKE_PTR(buf);
         return 0;
 }

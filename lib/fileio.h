@@ -21,7 +21,8 @@ ssize_t pread_full(int fd, void *buf, size_t size, uint64_t off);
 int attr_read_at(int dirfd, const char *path, char *buf, size_t size);
 
 /* Read a whole (possibly multi-line) text file of at most max bytes into a
- * freshly allocated NUL-terminated buffer. -EFBIG when larger. */
+ * freshly allocated NUL-terminated buffer, grown as the file turns out
+ * longer (so max may be large). -EFBIG when larger. */
 int file_read_all_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Write value to dirfd/path with a single write(2); a short write is -EIO. */

@@ -418,48 +418,6 @@ static int classify_open_error(int err)
         return err;
 }
 
-static int read_maps(int dirfd, char **ret, size_t *ret_len)
-{
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 16384, len = 0;
-
-        fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= size) {
-                        char *p;
-
-                        if (size >= MAPS_MAX_BYTES)
-                                return -EFBIG;
-                        p = realloc(buf, size * 2);
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        size *= 2;
-                }
-                n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 static int locate_pid(int procfs_fd, pid_t pid, const Target *t, PageLocations *acc)
 {
         _cleanup_close_ int dirfd = -1, pagemap_fd = -1;
@@ -479,7 +437,7 @@ static int locate_pid(int procfs_fd, pid_t pid, const Target *t, PageLocations *
         dirfd = openat(procfs_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return classify_open_error(-errno);
-        r = read_maps(dirfd, &maps, &maps_len);
+        r = file_read_all_at(dirfd, "maps", MAPS_MAX_BYTES, &maps, &maps_len);
         if (r < 0)
                 return classify_open_error(r);
 

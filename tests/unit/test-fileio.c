@@ -62,6 +62,31 @@ static void test_attrs(void)
         CHECK_EQ_INT(len, 15);
         CHECK_EQ_INT(file_read_all_at(dfd, "b", 10, &all, &len), -EFBIG);
 
+        /* the buffer grows past its first 16 KiB; exactly max bytes is fine,
+         * one more is not */
+        {
+                size_t n = 100000;
+                char *text = malloc(n + 1);
+
+                CHECK(text != NULL);
+                for (size_t i = 0; i < n; i++)
+                        text[i] = (char)('a' + i % 26);
+                text[n] = '\0';
+                fake_write(root, "long", text);
+                free(all);
+                all = NULL;
+                CHECK_EQ_INT(file_read_all_at(dfd, "long", n, &all, &len), 0);
+                CHECK_EQ_INT(len, n);
+                CHECK(all && memcmp(all, text, n) == 0 && all[n] == '\0');
+                free(all);
+                all = NULL;
+                CHECK_EQ_INT(file_read_all_at(dfd, "long", n - 1, &all, &len), -EFBIG);
+                CHECK_EQ_INT(file_read_all_at(dfd, "long", 16384, &all, &len), -EFBIG);
+                CHECK_EQ_INT(file_read_all_at(dfd, "long", 1u << 20, &all, &len), 0);
+                CHECK_EQ_INT(len, n);
+                free(text);
+        }
+
         close(dfd);
         tmpdir_remove(root);
 }
