@@ -3,7 +3,7 @@
 # Two workloads bound to node 1 (MPOL_BIND) allocate more than node 1 has
 # online. Nothing but node 1 may serve it and the kernel OOM-kills them
 # within milliseconds of the node running out, so mempowerd must see the
-# node's free memory fall (its 20 ms watch near NodeMinFreeMiB) and online
+# node's free memory fall (its 20 ms watch while a block is offline) and online
 # node-1 blocks before then: no OOM kill, all data intact.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . /vmtest/lib.sh
