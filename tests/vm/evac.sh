@@ -7,6 +7,9 @@
 #   mp_start              systemctl start mempowerd, fail unless active
 #   mp_prop NAME          a property of org.mempowerd1.Manager (value only)
 #   mp_wait SECS CMD...   run CMD every 0.5 s until it succeeds; 1 after SECS
+#   mp_wait_consolidated N   fail unless all node-1 blocks but N go offline
+#                         within 60 s (the sweep at start); sets total to
+#                         the number of node-1 blocks
 #   node_states N         "INDEX STATE" per block of node N
 #   node_count N STATE    how many blocks of node N are in STATE
 #   node_count_ge N STATE MIN   at least MIN of them
@@ -43,6 +46,12 @@ mp_start() {
 mp_prop() {
         busctl --system get-property org.mempowerd1 /org/mempowerd1 org.mempowerd1.Manager "$1" |
                 awk '{ $1 = ""; sub(/^ /, ""); gsub(/"/, ""); print }'
+}
+
+mp_wait_consolidated() {
+        total=$(node_blocks 1 | wc -l)
+        mp_wait 60 node_count_ge 1 offline $((total - $1)) ||
+                fail "node-1 blocks not offlined (all but $1 expected): $(node_states 1 | tr '\n' ' ')"
 }
 
 mp_wait() {

@@ -50,8 +50,7 @@ report offline_migration_pages_per_s "$(printf '%s\n' "${rates_off[@]}" | median
 
 # ---- 2. handshake latency, 5 cycles ----
 mp_start
-total=$(node_blocks 1 | wc -l)
-mp_wait 60 node_count_ge 1 offline $((total - 2)) || fail "node-1 blocks not offlined at start"
+mp_wait_consolidated 2
 offline_since() { log_times ": offline after" | awk -v t="$1" '$1 >= t { f = 1 } END { exit !f }'; }
 lat=()
 for i in 1 2 3 4 5; do

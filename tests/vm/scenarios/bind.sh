@@ -11,9 +11,7 @@
 . /vmtest/evac.sh
 
 mp_start
-total=$(node_blocks 1 | wc -l)
-mp_wait 60 node_count_ge 1 offline $((total - 1)) ||
-        fail "node-1 blocks not offlined: $(node_states 1 | tr '\n' ' ')"
+mp_wait_consolidated 1
 offline_before=$(node_count 1 offline)
 report node1_offline_before "$offline_before"
 

@@ -12,9 +12,7 @@
 duration=${CHURN_SECONDS:-180}
 cap_mib=320 # per workload: both together stay well inside the guest's memory
 mp_start
-total=$(node_blocks 1 | wc -l)
-mp_wait 60 node_count_ge 1 offline $((total - 2)) ||
-        fail "node-1 blocks not offlined at start: $(node_states 1 | tr '\n' ' ')"
+mp_wait_consolidated 2
 
 # Two workloads on two FIFOs (lib.sh's wl_* drive one; this drives two).
 start_wl() { # name, args...
@@ -47,6 +45,8 @@ fd_of() { [[ "$1" == a ]] && echo 7 || echo 8; }
 start_wl a --policy preferred --nodes 1 --seed 101
 start_wl b --seed 202
 exec 7>/tmp/a.in 8>/tmp/b.in
+# held_a and held_b are read and set through held_$n (indirection).
+# shellcheck disable=SC2034
 held_a=0 held_b=0 steps=0 verifies=0
 RANDOM=4242
 read -r t0 _ </proc/uptime

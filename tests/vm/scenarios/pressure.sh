@@ -9,9 +9,7 @@
 . /vmtest/evac.sh
 
 mp_start
-total=$(node_blocks 1 | wc -l)
-mp_wait 60 node_count_ge 1 offline $((total - 2)) ||
-        fail "node-1 blocks not offlined at start: $(node_states 1 | tr '\n' ' ')"
+mp_wait_consolidated 2
 offline_before=$(node_count 1 offline)
 report node1_offline_before "$offline_before"
 

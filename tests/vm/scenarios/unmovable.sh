@@ -16,9 +16,7 @@ TimeoutSec=$timeout_s
 BackoffInitialSec=$backoff_s
 BackoffMaxSec=20"
 mp_start
-total=$(node_blocks 1 | wc -l)
-mp_wait 60 node_count_ge 1 offline $((total - 2)) ||
-        fail "node-1 blocks not offlined at start: $(node_states 1 | tr '\n' ' ')"
+mp_wait_consolidated 2
 
 # 200 MiB on node 1 spill past its lowest block; half of it is freed (the
 # oldest chunks), and one page in 32 of the rest is pinned, so the blocks
