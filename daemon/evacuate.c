@@ -228,8 +228,9 @@ static void evac_finish(Manager *m)
                          (double)(now_usec() - e->started_usec) / USEC_PER_SEC);
                 if (!seen_offline)
                         manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
-        } else if (removed) {
-                /* hot-removed under us, and no uevent told yet */
+        } else if (removed || !b) {
+                /* hot-removed under us (its "remove" uevent handled before
+                 * the worker's exit, or not yet) */
                 m->counters.evacuations_aborted++;
                 log_info("memory%" PRIu32 ": removed during its evacuation", index);
         } else if (e->aborted) {
@@ -509,8 +510,16 @@ static int manager_relieve_nodes(Manager *m)
                             indexset_contains(&m->config.exclude_blocks, b->index) ||
                             !manager_online_ready(m, b->index, now))
                                 continue;
-                        if (manager_evacuating(m) && m->evac.node == (int)nd)
+                        if (manager_evacuating(m) && m->evac.node == (int)nd) {
+                                uint32_t index = b->index;
+
+                                /* the abort rereads a block, which may drop
+                                 * it from the table and move b */
                                 manager_evacuation_abort(m, "node memory pressure");
+                                b = blocktable_find(&m->table, index);
+                                if (!b || b->state != BLOCK_OFFLINE)
+                                        continue;
+                        }
                         if (manager_online_block(m, b, "node below NodeMinFreeMiB") > 0) {
                                 n->free_pages += m->table.pages_per_block;
                                 done++;
