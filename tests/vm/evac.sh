@@ -6,7 +6,6 @@
 #                         (after 50-tcg.conf, which mp_start writes)
 #   mp_start              systemctl start mempowerd, fail unless active
 #   mp_prop NAME          a property of org.mempowerd1.Manager (value only)
-#   mp_wait SECS CMD...   run CMD every 0.5 s until it succeeds; 1 after SECS
 #   mp_wait_consolidated N   fail unless all node-1 blocks but N go offline
 #                         within 60 s (the sweep at start); sets total to
 #                         the number of node-1 blocks
@@ -50,18 +49,8 @@ mp_prop() {
 
 mp_wait_consolidated() {
         total=$(node_blocks 1 | wc -l)
-        mp_wait 60 node_count_ge 1 offline $((total - $1)) ||
+        wait_until 60 node_count_ge 1 offline $((total - $1)) ||
                 fail "node-1 blocks not offlined (all but $1 expected): $(node_states 1 | tr '\n' ' ')"
-}
-
-mp_wait() {
-        local limit=$1 i
-        shift
-        for ((i = 0; i < limit * 2; i++)); do
-                "$@" && return 0
-                sleep 0.5
-        done
-        return 1
 }
 
 node_states() {

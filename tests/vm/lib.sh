@@ -8,6 +8,7 @@
 #   assert_ge A B MSG         integer A >= B
 #   assert_within V REF PCT MSG   |V - REF| <= PCT% of REF (numbers, may be fractional)
 #   assert_cmd MSG CMD...     CMD succeeds
+#   wait_until SECS CMD...    run CMD every 0.2 s until it succeeds; 1 after SECS
 #   vm_monitor HMP-COMMAND    run a QEMU monitor (HMP) command on the host, print its output
 #   vm_hotadd_dimm SIZE NODE  hot-add a pc-dimm of SIZE (e.g. 256M) to NODE, print its id
 #   vm_hotremove_dimm ID      unplug it again (the guest offlines and removes its blocks)
@@ -76,6 +77,16 @@ assert_cmd() {
         shift
         "$@" || fail "$msg: '$*' failed with status $?"
         log "ok: $msg"
+}
+
+wait_until() {
+        local limit=$1 i
+        shift
+        for ((i = 0; i < limit * 5; i++)); do
+                "$@" && return 0
+                sleep 0.2
+        done
+        return 1
 }
 
 meminfo() {

@@ -60,7 +60,7 @@ for i in 1 2 3 4 5; do
         sleep 3
         wl_cmd free-part 90 >/dev/null
         read -r t _ </proc/uptime
-        if mp_wait 30 offline_since "$t"; then
+        if wait_until 30 offline_since "$t"; then
                 lat+=("$(log_times ': offline after' | awk -v t="$t" '$1 >= t { printf "%.1f\n", $1 - t; exit }')")
                 log "cycle $i: ${lat[-1]} s from the free to a block offline"
         else

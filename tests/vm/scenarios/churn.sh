@@ -111,7 +111,7 @@ ratio_ok() {
         a=$(allowed)
         ((a == 0 || $(node_count 1 offline) * 100 >= a * 90))
 }
-mp_wait 60 ratio_ok || true
+wait_until 60 ratio_ok || true
 a=$(allowed)
 o=$(node_count 1 offline)
 report blocks_offline_end "$o"

@@ -25,7 +25,7 @@ wl_start --policy bind --nodes 1 --seed 11
 wl_cmd alloc 400 >/dev/null
 wl_cmd free-part 90 >/dev/null
 # Long enough for everything the real run did (it was done in ~10 s).
-mp_wait 30 journalctl -u mempowerd -o cat -g 'would (evacuate|offline)' --no-pager -q ||
+wait_until 30 journalctl -u mempowerd -o cat -g 'would (evacuate|offline)' --no-pager -q ||
         fail "no dry-run decision logged"
 sleep 10
 line=$(wl_cmd verify)

@@ -37,7 +37,7 @@ wl_start --policy bind --nodes 1 --seed 7
 line=$(wl_cmd alloc 400)
 report alloc_s "$(wl_field "$line" seconds)"
 assert_eq "$(oom_kills)" 0 "OOM kills while filling node 1"
-mp_wait 20 journalctl -u mempowerd -o cat -g "first use noted" --no-pager -q ||
+wait_until 20 journalctl -u mempowerd -o cat -g "first use noted" --no-pager -q ||
         fail "no first use noted"
 log "node 1 after the fill: $(node_states 1 | tr '\n' ' ')"
 migrated_before=$(mp_prop PagesMigrated)
@@ -53,7 +53,7 @@ all_off() {
                 [[ "$s" == offline ]] || return 1
         done
 }
-if mp_wait 30 all_off; then
+if wait_until 30 all_off; then
         read -r t_done _ </proc/uptime
         report free_to_all_offline_s "$(awk -v a="$t_free" -v b="$t_done" 'BEGIN { printf "%.1f", b - a }')"
 else

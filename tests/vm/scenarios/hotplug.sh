@@ -28,7 +28,7 @@ done
 read -r t_add _ </proc/uptime
 [[ -n "$new" ]] || fail "no new memory block after device_add"
 wait
-mp_wait 10 journalctl -u mempowerd -o cat --no-pager -q -g "memory$new: added" ||
+wait_until 10 journalctl -u mempowerd -o cat --no-pager -q -g "memory$new: added" ||
         fail "mempowerd did not see memory$new"
 t_seen=$(log_times "memory$new: added" | head -n 1)
 [[ -n "$t_seen" ]] || fail "no time for memory$new: added"
@@ -37,11 +37,11 @@ delay=$(awk -v a="$t_add" -v b="$t_seen" 'BEGIN { printf "%.2f", b - a }')
 report uevent_delay_s "$delay"
 awk -v d="$delay" 'BEGIN { exit !(d <= 2) }' || fail "memory$new seen after ${delay}s (> 2 s)"
 blocks_total_is() { [[ "$(mp_prop BlocksTotal)" == "$1" ]]; }
-mp_wait 5 blocks_total_is $((blocks_before + 2)) ||
+wait_until 5 blocks_total_is $((blocks_before + 2)) ||
         assert_eq "$(mp_prop BlocksTotal)" $((blocks_before + 2)) "BlocksTotal after the hot-add"
 new_node1_blocks() { node_blocks 1 | awk -v l="$last" '$1 > l'; }
 two_new() { (($(new_node1_blocks | wc -l) == 2)); }
-mp_wait 10 two_new || true
+wait_until 10 two_new || true
 mapfile -t added < <(new_node1_blocks)
 assert_eq "${#added[@]}" 2 "new node-1 blocks"
 

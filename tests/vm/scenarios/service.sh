@@ -22,16 +22,6 @@ sysfs_count() { # state → number of blocks in that state
         done
         printf '%s\n' "$n"
 }
-# Wait (at most $2 seconds) until the command succeeds.
-wait_for() {
-        local limit=$1 i
-        shift
-        for ((i = 0; i < limit * 5; i++)); do
-                "$@" && return 0
-                sleep 0.2
-        done
-        return 1
-}
 journal_since() { # cursor file → the daemon's journal after it
         journalctl -u mempowerd --no-pager -o cat --after-cursor="$(cat "$1")" 2>/dev/null
 }
@@ -70,7 +60,7 @@ blocks=("$sysmem"/memory[0-9]*)
 assert_eq "$(prop BlocksTotal)" "${#blocks[@]}" "BlocksTotal = memory blocks in sysfs"
 assert_eq "$(prop BlockSizeBytes)" "$((16#$(cat "$sysmem/block_size_bytes")))" "BlockSizeBytes"
 # The daemon may be offlining node 1 right now: compare when both agree.
-wait_for 30 eval '[[ "$(prop BlocksOffline)" == "$(sysfs_count offline)" ]]' ||
+wait_until 30 eval '[[ "$(prop BlocksOffline)" == "$(sysfs_count offline)" ]]' ||
         fail "BlocksOffline $(prop BlocksOffline) != sysfs $(sysfs_count offline)"
 log "ok: BlocksOffline = sysfs offline blocks ($(prop BlocksOffline))"
 json=$(mempowerctl --json status) || fail "mempowerctl --json status exited $?"
@@ -94,7 +84,7 @@ done
 if [[ -n "$target" ]]; then
         if echo offline >"$sysmem/memory$target/state" 2>/dev/null; then
                 log "memory$target offlined by the test"
-                wait_for 10 eval '[[ "$(prop BlocksOffline)" == "$(sysfs_count offline)" ]]' ||
+                wait_until 10 eval '[[ "$(prop BlocksOffline)" == "$(sysfs_count offline)" ]]' ||
                         fail "the offline of memory$target did not reach BlocksOffline (uevents?)"
                 log "ok: uevent seen under PrivateNetwork= (BlocksOffline $(prop BlocksOffline))"
         else
@@ -119,12 +109,12 @@ assert_cmd "mempowerctl resume" mempowerctl resume
 mkdir -p /etc/mempowerd/mempowerd.conf.d
 printf '[Daemon]\nTickSec=3\n' >/etc/mempowerd/mempowerd.conf.d/50-test.conf
 assert_cmd "systemctl reload (TickSec=3)" systemctl reload mempowerd
-wait_for 10 eval '[[ "$(prop TickUSec)" == 3000000 ]]' || fail "TickUSec after reload: $(prop TickUSec)"
+wait_until 10 eval '[[ "$(prop TickUSec)" == 3000000 ]]' || fail "TickUSec after reload: $(prop TickUSec)"
 log "ok: TickUSec = 3000000 after systemctl reload"
 mark
 printf '[Daemon]\nTickSec=banana\n' >/etc/mempowerd/mempowerd.conf.d/50-test.conf
 systemctl reload mempowerd || true
-wait_for 10 eval 'journal_since "$cursor" | grep -q "50-test.conf:2: .*keeping the previous configuration"' ||
+wait_until 10 eval 'journal_since "$cursor" | grep -q "50-test.conf:2: .*keeping the previous configuration"' ||
         fail "broken config on reload not reported: $(journal_since "$cursor")"
 log "ok: broken configuration reported: $(journal_since "$cursor" | grep 50-test.conf | head -1)"
 assert_eq "$(prop TickUSec)" 3000000 "TickUSec after a broken reload"
@@ -147,7 +137,7 @@ errors=$(journalctl -u mempowerd --no-pager -o cat -p warning |
 # is set, oopses the kernel in the reader (zone_for_pfn_range, nid -1).
 total=$(prop BlocksTotal)
 vm_hotadd_dimm 256M 1 >/dev/null
-wait_for 30 eval '[[ "$(prop BlocksTotal)" == "$((total + 2))" ]]' ||
+wait_until 30 eval '[[ "$(prop BlocksTotal)" == "$((total + 2))" ]]' ||
         fail "BlocksTotal after hot-adding 256M: $(prop BlocksTotal), expected $((total + 2))"
 log "ok: hot-added blocks seen (BlocksTotal $(prop BlocksTotal))"
 if [[ "$(systemctl show -p MainPID --value mempowerd)" != "$pid" ]]; then

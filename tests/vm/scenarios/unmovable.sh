@@ -34,7 +34,7 @@ pinned_blocks=$(wl_field "$line" blocks | tr ',' '\n' | cut -d: -f1 | grep -vx "
 log "pinned pages in blocks: $(wl_field "$line" blocks)"
 
 # Phase 1: every attempt is ended after TimeoutSec and backed off.
-mp_wait 60 journalctl -u mempowerd -o cat --no-pager -q -g 'offline timed out' ||
+wait_until 60 journalctl -u mempowerd -o cat --no-pager -q -g 'offline timed out' ||
         fail "no offline attempt timed out"
 stuck=$(journalctl -u mempowerd -o cat --no-pager -g 'offline timed out' | head -n 1 |
         sed -n 's/^memory\([0-9]*\):.*/\1/p')
@@ -73,7 +73,7 @@ BackoffInitialSec=$backoff_s
 BackoffMaxSec=10"
 systemctl reload mempowerd
 going_offline() { [[ "$(cat "$sysmem/memory$stuck/state")" == going-offline ]]; }
-mp_wait 90 going_offline || fail "memory$stuck was not tried again"
+wait_until 90 going_offline || fail "memory$stuck was not tried again"
 log "memory$stuck is going-offline, stuck; spiking"
 avail=$(($(meminfo MemAvailable) / 1024))
 spike=$((avail + 300))
