@@ -201,7 +201,7 @@ static void evac_finish(Manager *m)
         MemBlock *b;
         Backoff *bo;
         char reason[128];
-        bool ok, seen_offline, removed = false;
+        bool ok, seen_offline;
 
         evac_read_messages(m);
         if (e->have_stats) {
@@ -213,7 +213,7 @@ static void evac_finish(Manager *m)
          * sent BlockOffline. */
         b = blocktable_find(&m->table, index);
         seen_offline = b && b->state == BLOCK_OFFLINE;
-        (void)blocktable_refresh(&m->table, m->memdir_fd, index, &removed);
+        (void)blocktable_refresh(&m->table, m->memdir_fd, index, NULL);
         b = blocktable_find(&m->table, index);
         ok = b && b->state == BLOCK_OFFLINE;
         bo = manager_backoff(m, index);
@@ -228,9 +228,10 @@ static void evac_finish(Manager *m)
                          (double)(now_usec() - e->started_usec) / USEC_PER_SEC);
                 if (!seen_offline)
                         manager_bus_emit_block_state(m, index, BLOCK_OFFLINE);
-        } else if (removed || !b) {
-                /* hot-removed under us (its "remove" uevent handled before
-                 * the worker's exit, or not yet) */
+        } else if (!b) {
+                /* hot-removed under us: gone from the table (its "remove"
+                 * uevent was handled before the worker's exit) or from sysfs
+                 * (the refresh just dropped it) */
                 m->counters.evacuations_aborted++;
                 log_info("memory%" PRIu32 ": removed during its evacuation", index);
         } else if (e->aborted) {
@@ -543,12 +544,10 @@ static size_t manager_pick_online(Manager *m, uint32_t *picks, size_t size)
 {
         _cleanup_free_ MemBlock *ready = malloc((m->table.n ? m->table.n : 1) * sizeof(MemBlock));
         uint64_t now = now_usec();
-        size_t n = 0;
+        size_t n = 0, k;
 
         if (!ready)
                 return 0;
-        size_t k;
-
         for (size_t i = 0; i < m->table.n; i++)
                 if (manager_online_ready(m, m->table.blocks[i].index, now))
                         ready[n++] = m->table.blocks[i];
