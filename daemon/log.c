@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 static int max_level = LOG_INFO;
 static int prefix_mode = -1;
+static int journal_mode = -1; /* -1 not decided yet, 0 stderr, 1 journal */
 
 void log_set_max_level(int level)
 {
@@ -26,7 +33,51 @@ void log_set_prefix(int mode)
         prefix_mode = mode;
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+/* Is stderr the stream systemd connected to the journal? */
+static bool stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static int journal_send(int level, int error, uint32_t block, const char *reason, const char *file,
+                        int line, const char *msg)
+{
+        char f_msg[2100], f_prio[32], f_file[256], f_line[32], f_errno[32], f_block[48],
+                f_reason[96];
+        struct iovec iov[8];
+        int n = 0;
+
+#define ADD(buf, ...)                                                                              \
+        do {                                                                                       \
+                int _l = snprintf(buf, sizeof(buf), __VA_ARGS__);                                  \
+                iov[n++] = (struct iovec){ buf, (size_t)_l < sizeof(buf) ? (size_t)_l : sizeof(buf) - 1 }; \
+        } while (0)
+        ADD(f_msg, "MESSAGE=%s", msg);
+        ADD(f_prio, "PRIORITY=%d", level);
+        ADD(f_file, "CODE_FILE=%s", file);
+        ADD(f_line, "CODE_LINE=%d", line);
+        if (error)
+                ADD(f_errno, "ERRNO=%d", error);
+        if (block != LOG_NO_BLOCK)
+                ADD(f_block, "MEMPOWERD_BLOCK=%" PRIu32, block);
+        if (reason)
+                ADD(f_reason, "MEMPOWERD_REASON=%s", reason);
+#undef ADD
+        iov[n++] = (struct iovec){ (void *)"SYSLOG_IDENTIFIER=mempowerd",
+                                   strlen("SYSLOG_IDENTIFIER=mempowerd") };
+        return sd_journal_sendv(iov, n);
+}
+
+int log_internal(int level, int error, uint32_t block, const char *reason, const char *file,
+                 int line, const char *fmt, ...)
 {
         int saved = errno;
         int e = error < 0 ? -error : error;
@@ -36,12 +87,18 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
         if (level > max_level)
                 return -e;
-        prefix = prefix_mode < 0 ? !isatty(STDERR_FILENO) : prefix_mode;
+        if (journal_mode < 0)
+                journal_mode = stderr_is_journal();
         /* %m means the error passed in, not whatever errno is now. */
         errno = e;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        if (journal_mode && journal_send(level, e, block, reason, file, line, msg) >= 0) {
+                errno = saved;
+                return -e;
+        }
+        prefix = prefix_mode < 0 ? !isatty(STDERR_FILENO) : prefix_mode;
         if (prefix)
                 fprintf(stderr, "<%d>%s\n", level, msg);
         else if (level == LOG_DEBUG)

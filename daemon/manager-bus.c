@@ -17,6 +17,7 @@
 #include "config-build.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "planner.h"
 #include "util.h"
 
 /* Every property that can change, as last published. */
@@ -32,6 +33,7 @@ typedef struct BusSnapshot {
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
         uint64_t evacuations_aborted;
+        uint64_t evacuations_handshake;
         char last_error[sizeof(((Manager *)NULL)->last_error)];
         uint64_t reserve_bytes;
         uint64_t tick_usec;
@@ -71,6 +73,7 @@ static const BusProperty bus_properties[] = {
         { "EvacuationsSucceeded", PROP_U64, offsetof(BusSnapshot, evacuations_succeeded) },
         { "EvacuationsFailed", PROP_U64, offsetof(BusSnapshot, evacuations_failed) },
         { "EvacuationsAborted", PROP_U64, offsetof(BusSnapshot, evacuations_aborted) },
+        { "EvacuationsHandshake", PROP_U64, offsetof(BusSnapshot, evacuations_handshake) },
         { "LastError", PROP_STR_ARRAY, offsetof(BusSnapshot, last_error) },
         { "ReserveBytes", PROP_U64, offsetof(BusSnapshot, reserve_bytes) },
         { "TickUSec", PROP_U64, offsetof(BusSnapshot, tick_usec) },
@@ -93,7 +96,7 @@ static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
 
         memset(ret, 0, sizeof(*ret));
         for (size_t i = 0; i < t->n; i++)
-                if (t->blocks[i].state == BLOCK_OFFLINE)
+                if (t->blocks[i].state == BLOCK_OFFLINE && !t->blocks[i].track.modelled)
                         offline++;
         ret->state = manager_state_string(m);
         ret->blocks_total = (uint32_t)t->n;
@@ -106,6 +109,7 @@ static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
         ret->evacuations_succeeded = m->counters.evacuations_succeeded;
         ret->evacuations_failed = m->counters.evacuations_failed;
         ret->evacuations_aborted = m->counters.evacuations_aborted;
+        ret->evacuations_handshake = m->counters.evacuations_handshake;
         snprintf(ret->last_error, sizeof(ret->last_error), "%s", m->last_error);
         ret->reserve_bytes = config_reserve_pages(&m->config, m->meminfo.total_kb, m->page_size) *
                              m->page_size;
@@ -192,9 +196,20 @@ static int property_get_block_size(sd_bus *bus, const char *path, const char *in
 static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ PlanVerdict *verdicts = NULL;
+        _cleanup_free_ uint64_t *scratch = NULL;
         const Manager *m = userdata;
+        PlanInput in;
         int r;
 
+        verdicts = calloc(m->table.n ? m->table.n : 1, sizeof(*verdicts));
+        scratch = calloc(m->table.n ? m->table.n : 1, sizeof(*scratch));
+        if (!verdicts || !scratch)
+                return -ENOMEM;
+        manager_snapshot(m, PLAN_STEP, &in);
+        r = planner_explain(&in, &m->planner, verdicts, scratch, NULL);
+        if (r < 0)
+                return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
@@ -203,16 +218,19 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         for (size_t i = 0; i < m->table.n; i++) {
                 const MemBlock *b = &m->table.blocks[i];
-                const char *intent, *state = block_state_to_string(b->state);
-                PageUsage u = b->usage_valid ? b->usage : (PageUsage){ 0 };
-                bool offlinable;
+                /* the kernel's state; a dry run's model shows in the intent */
+                const char *intent = b->track.modelled ? "dry-run-offline"
+                                                       : plan_verdict_word(verdicts[i], b),
+                           *state = block_state_to_string(b->track.modelled ? BLOCK_ONLINE : b->state);
+                PageUsage u = b->usage_valid && !b->track.modelled ? b->usage : (PageUsage){ 0 };
+                bool offlinable = verdicts[i] == VERDICT_OK;
                 char zones[64];
 
-                intent = manager_block_intent(m, b, &offlinable);
                 r = sd_bus_message_append(reply, MEMPOWERD_BLOCK_SIGNATURE, b->index,
                                           (int32_t)b->node, state ? state : "unknown",
                                           zones_to_string(b->zones, zones, sizeof(zones)),
-                                          (int)b->usage_valid, m->table.pages_per_block, u.free,
+                                          (int)(b->usage_valid && !b->track.modelled),
+                                          m->table.pages_per_block, u.free,
                                           u.movable, u.unmovable, u.hugetlb, (int)offlinable,
                                           intent);
                 if (r < 0)
@@ -246,18 +264,20 @@ static int method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* The answer comes once every block is counted (by the scanner, at idle
+ * priority: the pressure watch is never held up by it). */
 static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
         int r;
 
         log_info("Rescan requested over D-Bus");
-        r = manager_reread_blocks(m);
-        if (r >= 0)
-                r = manager_count_all(m);
+        r = manager_rescan(m, msg);
         manager_bus_flush_properties(m);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Some memory blocks could not be counted: %m");
+                return sd_bus_error_set_errnof(error, r, "Failed to reread the memory blocks: %m");
+        if (r > 0)
+                return 1; /* answered later */
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -266,11 +286,10 @@ static int method_online_all(sd_bus_message *msg, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = manager_online_all(m, "OnlineAll() over D-Bus");
-        manager_bus_flush_properties(m);
+        r = manager_online_all_request(m, msg);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to online every block: %m");
-        return sd_bus_reply_method_return(msg, "u", (uint32_t)r);
+        return 1; /* answered by manager_online_all_request() or later */
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -320,6 +339,7 @@ static const sd_bus_vtable manager_vtable[] = {
         PROP_CHANGING("EvacuationsSucceeded", "t"),
         PROP_CHANGING("EvacuationsFailed", "t"),
         PROP_CHANGING("EvacuationsAborted", "t"),
+        PROP_CHANGING("EvacuationsHandshake", "t"),
         PROP_CHANGING("LastError", "s"),
         PROP_CHANGING("ReserveBytes", "t"),
         PROP_CHANGING("TickUSec", "t"),
@@ -333,8 +353,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("Pause", "", "", method_pause, 0),
         SD_BUS_METHOD("Resume", "", "", method_resume, 0),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),
-        SD_BUS_METHOD_WITH_NAMES("OnlineAll", "", , "u", SD_BUS_PARAM(onlined), method_online_all,
-                                 0),
+        SD_BUS_METHOD_WITH_NAMES("OnlineAll", "", , "uu", SD_BUS_PARAM(onlined) SD_BUS_PARAM(failed),
+                                 method_online_all, 0),
         SD_BUS_METHOD("Reload", "", "", method_reload, 0),
 
         SD_BUS_SIGNAL_WITH_NAMES("BlockOffline", "u", SD_BUS_PARAM(index), 0),

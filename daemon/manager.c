@@ -4,17 +4,21 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include <sys/epoll.h>
 
 #include "config-build.h"
+#include "format.h"
 #include "kpageflags.h"
 #include "log.h"
 #include "manager-bus.h"
@@ -22,7 +26,18 @@
 #include "metrics.h"
 #include "util.h"
 
-#define SCANBUF_SIZE (256 * 1024) /* bytes per kpageflags pread */
+/* The migration step holds no kernel lock: bound it generously. */
+#define MIGRATE_TIMEOUT_USEC (300 * USEC_PER_SEC)
+
+/* After a failed online, other blocks are tried first for this long. */
+#define ONLINE_RETRY_USEC (1 * USEC_PER_SEC)
+
+/* How long the exit waits for a worker to end before giving up on the
+ * give-back (ExecStopPost= tries again). */
+#define EXIT_WAIT_USEC (5 * USEC_PER_SEC)
+
+/* Plans carried out in a row when outcomes come back at once (dry run). */
+#define DECIDE_ROUNDS_MAX 64
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -32,20 +47,40 @@ static uint64_t clock_ns(clockid_t id)
         return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t now_usec(void)
+{
+        return clock_ns(CLOCK_MONOTONIC) / NSEC_PER_USEC;
+}
+
+static void manager_set_error(Manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void manager_set_error(Manager *m, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(m->last_error, sizeof(m->last_error), fmt, ap);
+        va_end(ap);
+}
+
+static void on_outcome(const ActOutcome *o, void *userdata);
+
 int manager_new(Manager **ret)
 {
         Manager *m = calloc(1, sizeof(*m));
 
         if (!m)
-                return -ENOMEM;
+                return log_oom();
         config_init(&m->config);
         m->roots = ROOTS_NULL;
         m->memdir_fd = -1;
         m->kpf_fd = -1;
+        m->state_dir_fd = -1;
         m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-        scansched_init(&m->sched);
-        m->evac.pipe_fd = -1;
         m->evac.dest_node = -1;
+        if (planner_state_init(&m->planner, 0) < 0) {
+                free(m);
+                return log_oom();
+        }
         *ret = m;
         return 0;
 }
@@ -54,26 +89,35 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
-        manager_evacuation_abort(m, "shutdown");
         manager_bus_close(m);
+        m->actuator = actuator_free(m->actuator);
+        watch_stop(m);
         sd_event_source_unref(m->tick_source);
-        sd_event_source_unref(m->pressure_source);
         sd_event_source_unref(m->scan_source);
-        sd_event_source_disable_unref(m->psi_trigger_source);
         sd_event_source_unref(m->uevent_source);
+        sd_event_source_unref(m->exit_source);
         memevents_free(m->memevents);
+        for (size_t i = 0; i < m->n_rescan_replies; i++)
+                sd_bus_message_unref(m->rescan_replies[i]);
+        free(m->rescan_replies);
+        for (size_t i = 0; i < m->n_online_all_replies; i++)
+                sd_bus_message_unref(m->online_all_replies[i]);
+        free(m->online_all_replies);
         sd_event_unref(m->event);
         blocktable_clear(&m->table);
-        handshake_free(&m->handshake);
-        free(m->backoffs);
-        free(m->online_retry_usec);
+        planner_state_free(&m->planner);
+        free(m->plan_events);
         indexset_free(&m->has_memory);
         free(m->nodes);
-        free(m->scanbuf);
+        free(m->plan_nodes);
+        scanner_free(m);
         if (m->kpf_fd >= 0)
                 close(m->kpf_fd);
         if (m->memdir_fd >= 0)
                 close(m->memdir_fd);
+        if (m->state_dir_fd >= 0)
+                close(m->state_dir_fd);
+        free(m->state_dir);
         roots_close(&m->roots);
         config_free(&m->config);
         free(m->config_path);
@@ -86,65 +130,956 @@ bool manager_dry_run(const Manager *m)
         return m->force_dry_run || m->config.dry_run;
 }
 
-static int manager_size_nodes(Manager *m)
+int manager_size_nodes(Manager *m)
 {
-        int max = -1;
+        size_t want = 0;
         NodeState *n;
-
-        for (size_t i = 0; i < m->table.n; i++)
-                if (m->table.blocks[i].node > max)
-                        max = m->table.blocks[i].node;
-        if ((size_t)(max + 1) <= m->n_nodes)
-                return 0;
-        n = realloc(m->nodes, (size_t)(max + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        memset(n + m->n_nodes, 0, ((size_t)(max + 1) - m->n_nodes) * sizeof(*n));
-        m->nodes = n;
-        m->n_nodes = (size_t)(max + 1);
-        return handshake_set_nodes(&m->handshake, m->n_nodes);
-}
-
-int manager_read_counters(Manager *m)
-{
+        PlanNode *pn;
+        HandshakeEvent *ev;
         int r;
 
-        r = meminfo_read(m->roots.procfs_fd, &m->meminfo);
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].node >= 0 && (size_t)m->table.blocks[i].node + 1 > want)
+                        want = (size_t)m->table.blocks[i].node + 1;
+        if (want > PLAN_NODES_MAX)
+                want = PLAN_NODES_MAX;
+        if (want > m->n_nodes) {
+                n = realloc(m->nodes, want * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                for (size_t i = m->n_nodes; i < want; i++)
+                        n[i] = (NodeState){ .tick_free_pages = PLAN_FREE_UNKNOWN };
+                m->nodes = n;
+                pn = realloc(m->plan_nodes, want * sizeof(*pn));
+                if (!pn)
+                        return -ENOMEM;
+                m->plan_nodes = pn;
+                m->n_nodes = want;
+        }
+        r = planner_state_set_nodes(&m->planner, m->n_nodes);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/meminfo: %m", m->roots.procfs_path);
+                return r;
+        if (m->plan_events_size < planner_max_events(&m->planner)) {
+                size_t size = planner_max_events(&m->planner);
 
-        r = psi_read(m->roots.procfs_fd, &m->psi);
-        if (r == -ENOENT) {
-                if (m->has_psi)
-                        log_warning("Memory pressure (PSI) is no longer available, ignoring");
-                m->has_psi = false;
-        } else if (r < 0) {
-                log_warning_errno(r, "Failed to read %s/pressure/memory, ignoring: %m",
-                                  m->roots.procfs_path);
-                m->has_psi = false;
-        } else
-                m->has_psi = true;
-
-        for (size_t i = 0; i < m->n_nodes; i++) {
-                NodeState *n = &m->nodes[i];
-
-                r = node_meminfo_read(m->roots.sysfs_fd, (int)i, &n->mem);
-                if (r < 0) {
-                        if (r != -ENOENT && n->present)
-                                log_warning_errno(r, "Failed to read node%zu meminfo, ignoring: %m",
-                                                  i);
-                        n->present = false;
-                        continue;
-                }
-                n->present = true;
-                n->prev_free_pages = n->present ? n->free_pages : 0;
-                n->free_pages = n->mem.free_kb * 1024 / m->page_size;
+                ev = realloc(m->plan_events, size * sizeof(*ev));
+                if (!ev)
+                        return -ENOMEM;
+                m->plan_events = ev;
+                m->plan_events_size = size;
         }
         return 0;
 }
 
-int manager_open(Manager *m, const char *sysfs, const char *procfs)
+/* ---- The model of a dry run ---- */
+
+/* Blocks the model holds offline are offline in the table whatever sysfs
+ * says (the kernel has them online). */
+static void model_reapply(Manager *m)
 {
+        if (m->model_offline == 0)
+                return;
+        for (size_t i = 0; i < m->table.n; i++) {
+                MemBlock *b = &m->table.blocks[i];
+
+                if (!b->track.modelled)
+                        continue;
+                b->state = BLOCK_OFFLINE;
+                b->usage = (PageUsage){ .nopage = m->table.pages_per_block };
+                b->usage_valid = true;
+        }
+}
+
+static void model_offline(Manager *m, MemBlock *b, int dest)
+{
+        b->track.modelled = true;
+        b->track.model_free = b->usage.free;
+        b->track.model_movable = b->usage.movable;
+        b->track.model_dest = dest;
+        m->model_offline++;
+        m->model_avail_pages += b->usage.free + b->usage.movable;
+        if (b->node >= 0 && (size_t)b->node < m->n_nodes)
+                m->nodes[b->node].model_free_pages += b->usage.free;
+        if (dest >= 0 && (size_t)dest < m->n_nodes)
+                m->nodes[dest].model_free_pages += b->usage.movable;
+        b->state = BLOCK_OFFLINE;
+        b->usage = (PageUsage){ .nopage = m->table.pages_per_block };
+}
+
+static void model_online(Manager *m, MemBlock *b)
+{
+        BlockTrack *t = &b->track;
+
+        if (!t->modelled)
+                return;
+        m->model_offline--;
+        m->model_avail_pages = u64_sub_sat(m->model_avail_pages, t->model_free + t->model_movable);
+        if (b->node >= 0 && (size_t)b->node < m->n_nodes)
+                m->nodes[b->node].model_free_pages =
+                        u64_sub_sat(m->nodes[b->node].model_free_pages, t->model_free);
+        if (t->model_dest >= 0 && (size_t)t->model_dest < m->n_nodes)
+                m->nodes[t->model_dest].model_free_pages =
+                        u64_sub_sat(m->nodes[t->model_dest].model_free_pages, t->model_movable);
+        t->modelled = false;
+        b->state = BLOCK_ONLINE;
+        b->usage_valid = false; /* count what the kernel really has */
+}
+
+/* The model ends (DryRun= turned off): the table says what the kernel says. */
+static void model_clear(Manager *m)
+{
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].track.modelled) {
+                        model_online(m, &m->table.blocks[i]);
+                        m->table.blocks[i].track.owned = false;
+                }
+        m->model_offline = m->model_avail_pages = m->model_said = 0;
+        for (size_t i = 0; i < m->n_nodes; i++)
+                m->nodes[i].model_free_pages = 0;
+}
+
+/* ---- Snapshot ---- */
+
+void manager_snapshot(const Manager *m, PlanKind kind, PlanInput *ret)
+{
+        uint64_t ps = m->page_size, ppb = m->table.pages_per_block;
+        const MemInfo *mi = &m->meminfo;
+        PlanMemory mem = {
+                .valid = m->meminfo_valid,
+                .total_pages = mi->total_kb * 1024 / ps,
+                .available_pages = mi->available_kb * 1024 / ps,
+                .psi_valid = m->has_psi,
+                .psi_some_avg10 = m->psi.some.avg10,
+                .overcommit = mi->commit_valid ? (Overcommit)m->overcommit.mode : OVERCOMMIT_ALWAYS,
+                .overcommit_ratio = m->overcommit.ratio,
+                .overcommit_kbytes = m->overcommit.kbytes,
+                .commit_limit_pages = mi->commit_limit_kb * 1024 / ps,
+                .committed_pages = mi->committed_as_kb * 1024 / ps,
+                .swap_total_pages = mi->swap_total_kb * 1024 / ps,
+                .zones_valid = m->kernel_free_valid,
+                .kernel_free_pages = m->kernel_free_pages,
+        };
+
+        /* The model's offline blocks are gone from what is free and online. */
+        mem.total_pages = u64_sub_sat(mem.total_pages, m->model_offline * ppb);
+        mem.available_pages = u64_sub_sat(mem.available_pages, m->model_avail_pages);
+        if (mem.overcommit == OVERCOMMIT_NEVER && mem.overcommit_kbytes == 0)
+                mem.commit_limit_pages = u64_sub_sat(
+                        mem.commit_limit_pages, m->model_offline * ppb * mem.overcommit_ratio / 100);
+
+        for (size_t i = 0; i < m->n_nodes; i++) {
+                const NodeState *n = &m->nodes[i];
+
+                m->plan_nodes[i] = (PlanNode){
+                        .present = n->present,
+                        .has_memory = indexset_contains(&m->has_memory, (uint32_t)i),
+                        .free_pages = u64_sub_sat(n->free_pages, n->model_free_pages),
+                        .prev_free_pages = n->tick_free_pages == PLAN_FREE_UNKNOWN
+                                                   ? PLAN_FREE_UNKNOWN
+                                                   : u64_sub_sat(n->tick_free_pages,
+                                                                 n->model_free_pages),
+                };
+        }
+
+        *ret = (PlanInput){
+                .kind = kind,
+                .config = &m->config,
+                .now_usec = now_usec(),
+                .blocks = m->table.blocks,
+                .n_blocks = m->table.n,
+                .pages_per_block = ppb,
+                .page_size = ps,
+                .nodes = m->plan_nodes,
+                .n_nodes = m->n_nodes,
+                .mem = mem,
+                .evac = {
+                        .phase = m->evac.phase,
+                        .index = m->evac.index,
+                        .node = m->evac.node,
+                        .moved_pages = m->evac.moved_pages,
+                },
+                /* an OnlineAll() waiting: nothing new goes offline */
+                .paused = m->paused || m->n_online_all_replies > 0,
+                .evacuations_this_tick = m->evacuations_this_tick,
+        };
+}
+
+/* ---- Applying outcomes ---- */
+
+static void manager_block_state_changed(Manager *m, uint32_t index, BlockState before,
+                                        BlockState after)
+{
+        if (before == after)
+                return;
+        manager_bus_emit_block_state(m, index, after);
+}
+
+/* Put what sysfs says of a block into the table. */
+static MemBlock *manager_take_reading(Manager *m, const ActOutcome *o)
+{
+        MemBlock *b = blocktable_find(&m->table, o->index);
+        BlockState before = b ? b->state : _BLOCK_STATE_INVALID;
+
+        if (o->gone) {
+                if (b)
+                        (void)blocktable_remove(&m->table, o->index);
+                return NULL;
+        }
+        if (!o->read_back)
+                return b;
+        if (blocktable_update(&m->table, &o->now) < 0) {
+                (void)log_oom();
+                return b;
+        }
+        b = blocktable_find(&m->table, o->index);
+        manager_block_state_changed(m, o->index, before, b->state);
+        return b;
+}
+
+static void evac_clear(Manager *m)
+{
+        m->evac = (Evacuation){ .dest_node = -1 };
+}
+
+static double evac_seconds(const Manager *m)
+{
+        return (double)(now_usec() - m->evac.started_usec) / USEC_PER_SEC;
+}
+
+static const char *evac_reason(const Manager *m)
+{
+        return plan_reason_to_string(m->evac.reason);
+}
+
+/* Why a block is onlined: for pressure, which ("reserve", "psi+commit"). */
+static const char *act_reason_of(const Manager *m, const PlanAction *a)
+{
+        if (!a)
+                return "online";
+        if (a->reason == PLAN_REASON_PRESSURE)
+                return m->pressure_words;
+        return plan_reason_to_string(a->reason);
+}
+#define act_reason(a) act_reason_of(m, a)
+
+static void apply_onlined(Manager *m, const ActOutcome *o, const PlanAction *a)
+{
+        char want[32], got[32];
+        MemBlock *b;
+        bool owned;
+
+        if (o->simulated) {
+                b = blocktable_find(&m->table, o->index);
+                if (!b)
+                        return;
+                model_online(m, b);
+                b->track.owned = false;
+                log_block(LOG_INFO, o->index, act_reason(a),
+                          "memory%" PRIu32 ": would online (%s) [dry run]", o->index,
+                          act_reason(a));
+                return;
+        }
+        b = blocktable_find(&m->table, o->index);
+        owned = b && b->track.owned;
+        b = manager_take_reading(m, o);
+        if (!b)
+                return;
+        b->track.owned = false;
+        b->track.origin_zones = 0;
+        b->track.online_retry_usec = 0;
+        /* A block the kernel just onlined is empty: all its pages went to
+         * the buddy allocator. Knowing that makes its first use visible to
+         * the handshake at its next count. */
+        b->usage = (PageUsage){ .free = m->table.pages_per_block };
+        b->usage_valid = true;
+        b->scanned_ns = clock_ns(CLOCK_MONOTONIC);
+        b->node_free_at_scan = 0;
+        m->counters.blocks_onlined++;
+        if (owned) {
+                m->bytes_offlined_by_daemon =
+                        u64_sub_sat(m->bytes_offlined_by_daemon, m->table.block_size_bytes);
+                m->state_dirty = true;
+        }
+        zones_to_string(b->zones, got, sizeof(got));
+        log_block(LOG_INFO, o->index, act_reason(a), "memory%" PRIu32 ": online (%s), zone %s",
+                  o->index, act_reason(a), got);
+        if (a && (a->fallback || (a->zone == PLAN_ZONE_MOVABLE) != (b->zones == ZONE_MOVABLE_BIT))) {
+                snprintf(want, sizeof(want), "%s",
+                         a->zone == PLAN_ZONE_MOVABLE ? "Movable" : "a kernel zone");
+                log_block(LOG_WARNING, o->index, "zone",
+                          "memory%" PRIu32 ": onlined into %s, it was offlined from %s", o->index,
+                          got, a->fallback ? "another zone (not valid for it now)" : want);
+        }
+}
+
+static void apply_online_failed(Manager *m, const ActOutcome *o, const PlanAction *a)
+{
+        MemBlock *b = manager_take_reading(m, o);
+        uint64_t t = now_usec();
+        bool again;
+
+        if (!b)
+                return;
+        /* failed already within the last ten seconds: logged once, not at
+         * every retry */
+        again = b->track.online_retry_usec && b->track.online_retry_usec + 10 * USEC_PER_SEC > t;
+        b->track.online_retry_usec = t + ONLINE_RETRY_USEC;
+        if (o->reason)
+                manager_set_error(m, "Failed to online memory%" PRIu32 ": %s", o->index, o->reason);
+        else
+                manager_set_error(m, "Failed to online memory%" PRIu32 ": %s", o->index,
+                                  strerror(o->error));
+        if (o->reason)
+                log_block(again ? LOG_DEBUG : LOG_ERR, o->index, act_reason(a),
+                          "memory%" PRIu32 ": failed to online (%s): %s", o->index, act_reason(a),
+                          o->reason);
+        else
+                (void)log_block_errno(again ? LOG_DEBUG : LOG_ERR, o->error, o->index,
+                                      act_reason(a), "memory%" PRIu32 ": failed to online (%s): %m",
+                                      o->index, act_reason(a));
+}
+
+/* The evacuation in flight failed because of the block: back off. */
+static void evac_failed(Manager *m, MemBlock *b, const ActOutcome *o, const char *what)
+{
+        char reason[160];
+
+        if (o->reason)
+                snprintf(reason, sizeof(reason), "%s", o->reason);
+        else
+                snprintf(reason, sizeof(reason), "%s", strerror(o->error));
+        m->counters.evacuations_failed++;
+        if (b) {
+                Backoff *bo = &b->track.backoff;
+                uint64_t now = now_usec();
+
+                /* EBUSY: unmovable pages; nothing changes until the block's
+                 * usage does. */
+                if (o->error == EBUSY && !o->reason && b->usage_valid)
+                        backoff_hold(bo, &b->usage);
+                backoff_fail(bo, now, m->config.backoff_initial_usec, m->config.backoff_max_usec);
+                b->usage_valid = false;
+                log_block(LOG_WARNING, o->index, evac_reason(m),
+                          "memory%" PRIu32 ": %s failed: %s (attempt %u, next in %.0fs)", o->index,
+                          what, reason, bo->attempts,
+                          (double)u64_sub_sat(bo->next_try_usec, now) / USEC_PER_SEC);
+        }
+        manager_set_error(m, "memory%" PRIu32 ": %s", o->index, reason);
+        manager_bus_emit_evacuation_failed(m, o->index, reason);
+        evac_clear(m);
+}
+
+static void apply_migrated(Manager *m, const ActOutcome *o)
+{
+        Evacuation *e = &m->evac;
+
+        if (e->phase != PLAN_EVAC_MIGRATING || e->index != o->index)
+                return;
+        e->phase = PLAN_EVAC_MIGRATED;
+        if (o->simulated) {
+                MemBlock *b = blocktable_find(&m->table, o->index);
+
+                e->moved_pages = b ? b->usage.movable : 0;
+                return;
+        }
+        e->moved_pages += o->stats.moved;
+        e->stats = o->stats;
+        m->counters.pages_migrated += o->stats.moved;
+        m->counters.migrate_ns += o->stats.usec * NSEC_PER_USEC;
+        if (o->error)
+                log_block_errno(LOG_WARNING, o->error, o->index, evac_reason(m),
+                                "memory%" PRIu32 ": locating or moving pages failed, the kernel's "
+                                "offline will migrate what is left: %m",
+                                o->index);
+        log_block(LOG_INFO, o->index, evac_reason(m),
+                  "memory%" PRIu32 ": move_pages to node %d: %" PRIu64 " moved, %" PRIu64
+                  " busy, %" PRIu64 " gone, %" PRIu64 " failed (%" PRIu64 " processes, %" PRIu64
+                  " skipped)",
+                  o->index, e->dest_node, o->stats.moved, o->stats.busy, o->stats.gone,
+                  o->stats.failed + o->stats.not_tried, o->processes, o->skipped);
+}
+
+static void apply_offlined(Manager *m, const ActOutcome *o)
+{
+        Evacuation *e = &m->evac;
+        bool ours = e->phase != PLAN_EVAC_NONE && e->index == o->index;
+        MemBlock *b;
+
+        if (o->simulated) {
+                b = blocktable_find(&m->table, o->index);
+                if (b) {
+                        model_offline(m, b, ours ? e->dest_node : -1);
+                        b->track.owned = true;
+                        b->track.origin_zones = ours ? e->zones : 0;
+                }
+                if (ours && e->dest_node >= 0)
+                        log_block(LOG_INFO, o->index, evac_reason(m),
+                                  "memory%" PRIu32 ": would evacuate (%s): move %" PRIu64
+                                  " pages to node %d with move_pages, then offline [dry run]",
+                                  o->index, evac_reason(m), e->moved_pages, e->dest_node);
+                else
+                        log_block(LOG_INFO, o->index, evac_reason(m),
+                                  "memory%" PRIu32 ": would offline (%s) [dry run]", o->index,
+                                  evac_reason(m));
+                if (ours)
+                        evac_clear(m);
+                return;
+        }
+        b = manager_take_reading(m, o);
+        if (!b)
+                return;
+        b->usage = (PageUsage){ .nopage = m->table.pages_per_block };
+        b->usage_valid = true;
+        if (!b->track.owned) {
+                b->track.owned = true;
+                b->track.origin_zones = ours ? e->zones : 0;
+                m->bytes_offlined_by_daemon += m->table.block_size_bytes;
+                m->state_dirty = true;
+        }
+        backoff_reset(&b->track.backoff);
+        m->counters.blocks_offlined++;
+        m->counters.evacuations_succeeded++;
+        log_block(LOG_INFO, o->index, evac_reason(m),
+                  "memory%" PRIu32 ": offline after %.2fs (%s, %" PRIu64 " pages moved)", o->index,
+                  ours ? evac_seconds(m) : 0.0, evac_reason(m), ours ? e->moved_pages : 0);
+        if (ours)
+                evac_clear(m);
+}
+
+static void apply_offline_failed(Manager *m, const ActOutcome *o)
+{
+        MemBlock *b = manager_take_reading(m, o);
+
+        if (!b) {
+                /* hot-removed under us: not the block's failure */
+                m->counters.evacuations_aborted++;
+                log_block(LOG_INFO, o->index, evac_reason(m),
+                          "memory%" PRIu32 ": removed during its evacuation", o->index);
+                evac_clear(m);
+                return;
+        }
+        evac_failed(m, b, o, "evacuation");
+}
+
+static void apply_aborted(Manager *m, const ActOutcome *o)
+{
+        MemBlock *b = manager_take_reading(m, o);
+
+        /* Not the block's doing: no back-off, no error. The quiet time after
+         * pressure keeps the sweep away for a while. */
+        m->counters.evacuations_aborted++;
+        if (b)
+                b->usage_valid = false; /* count it again */
+        log_block(LOG_NOTICE, o->index, evac_reason(m), "memory%" PRIu32 ": evacuation ended (%s)",
+                  o->index, o->reason ? o->reason : m->evac.end_reason);
+        evac_clear(m);
+}
+
+/* An outcome ended a step of the evacuation: plan the next one. */
+static void manager_step_done(Manager *m)
+{
+        if (m->deciding) {
+                m->decide_again = true;
+                return;
+        }
+        manager_decide(m, m->exiting ? PLAN_GIVE_BACK : PLAN_STEP);
+}
+
+static void manager_apply(Manager *m, const ActOutcome *o, const PlanAction *a)
+{
+        switch (o->result) {
+        case ACT_ONLINED:
+                apply_onlined(m, o, a);
+                return;
+        case ACT_ONLINE_FAILED:
+                apply_online_failed(m, o, a);
+                return;
+        case ACT_MIGRATED:
+                apply_migrated(m, o);
+                break;
+        case ACT_MIGRATE_FAILED:
+                evac_failed(m, blocktable_find(&m->table, o->index), o, "migration");
+                break;
+        case ACT_OFFLINED:
+                apply_offlined(m, o);
+                break;
+        case ACT_OFFLINE_FAILED:
+                apply_offline_failed(m, o);
+                break;
+        case ACT_ABORTED:
+                apply_aborted(m, o);
+                break;
+        default:
+                return;
+        }
+        manager_step_done(m);
+}
+
+static void manager_answer_online_all(Manager *m)
+{
+        unsigned failed = 0;
+        int done;
+
+        if (m->n_online_all_replies == 0 || actuator_busy(m->actuator))
+                return;
+        done = manager_online_all(m, "OnlineAll() over D-Bus", &failed);
+        manager_bus_flush_properties(m);
+        for (size_t i = 0; i < m->n_online_all_replies; i++) {
+                (void)sd_bus_reply_method_return(m->online_all_replies[i], "uu", (uint32_t)done,
+                                                 (uint32_t)failed);
+                sd_bus_message_unref(m->online_all_replies[i]);
+                done = 0; /* the later callers found them online already */
+        }
+        m->n_online_all_replies = 0;
+}
+
+/* Outcomes of the worker, after the action that started it. */
+static void on_outcome(const ActOutcome *o, void *userdata)
+{
+        Manager *m = userdata;
+
+        manager_apply(m, o, NULL);
+        manager_answer_online_all(m);
+        manager_save_state(m);
+        manager_bus_flush_properties(m);
+}
+
+/* ---- Carrying out a plan ---- */
+
+static void start_failed(Manager *m, const PlanAction *a, int r)
+{
+        MemBlock *b = blocktable_find(&m->table, a->index);
+
+        (void)log_block_errno(LOG_ERR, r, a->index, plan_reason_to_string(a->reason),
+                              "memory%" PRIu32 ": failed to start the evacuation worker: %m",
+                              a->index);
+        manager_set_error(m, "memory%" PRIu32 ": failed to start the evacuation worker: %s",
+                          a->index, strerror(-r));
+        /* Not the block's fault, but retrying at every look would hammer. */
+        if (b)
+                backoff_fail(&b->track.backoff, now_usec(), m->config.backoff_initial_usec,
+                             m->config.backoff_max_usec);
+        evac_clear(m);
+}
+
+static void execute_start(Manager *m, const PlanAction *a)
+{
+        const MemBlock *b = blocktable_find(&m->table, a->index);
+        ActOutcome o;
+        int r;
+
+        if (!b)
+                return;
+        if (a->kind == PLAN_OFFLINE && m->evac.phase == PLAN_EVAC_MIGRATED &&
+            m->evac.index == a->index) {
+                /* the second step */
+                m->evac.phase = PLAN_EVAC_OFFLINING;
+        } else {
+                m->evac = (Evacuation){
+                        .phase = a->kind == PLAN_MIGRATE ? PLAN_EVAC_MIGRATING : PLAN_EVAC_OFFLINING,
+                        .index = a->index,
+                        .node = b->node,
+                        .dest_node = a->kind == PLAN_MIGRATE ? a->dest_node : -1,
+                        .zones = b->zones,
+                        .reason = a->reason,
+                        .started_usec = now_usec(),
+                };
+                m->counters.evacuations_started++;
+                if (a->reason == PLAN_REASON_HANDSHAKE)
+                        m->counters.evacuations_handshake++;
+                m->evacuations_this_tick++;
+                log_block(LOG_INFO, a->index, plan_reason_to_string(a->reason),
+                          "memory%" PRIu32 ": evacuating (%s): %" PRIu64 " movable pages%s",
+                          a->index, plan_reason_to_string(a->reason), a->movable,
+                          a->kind == PLAN_MIGRATE ? ", move_pages first" : ", offline migrates");
+        }
+
+        if (a->kind == PLAN_MIGRATE) {
+                log_debug("memory%" PRIu32 ": destination node %d", a->index, a->dest_node);
+                r = actuator_migrate(m->actuator, a->index, b->start_pfn, b->node, a->dest_node,
+                                     m->config.migrate_batch_pages, MIGRATE_TIMEOUT_USEC, &o);
+        } else {
+                m->counters.offline_attempts++;
+                r = actuator_offline(m->actuator, a->index, m->config.offline_timeout_usec, &o);
+        }
+        if (r < 0)
+                start_failed(m, a, r);
+        else if (r > 0)
+                manager_apply(m, &o, a);
+}
+
+static void execute_abort(Manager *m, const PlanAction *a)
+{
+        char buf[64];
+        const char *why;
+
+        if (m->evac.phase == PLAN_EVAC_NONE || m->evac.phase == PLAN_EVAC_ENDING)
+                return;
+        why = a->reason == PLAN_REASON_PRESSURE  ? "memory pressure"
+              : a->reason == PLAN_REASON_NODE    ? "node memory pressure"
+              : a->reason == PLAN_REASON_EXIT    ? "shutdown"
+              : a->reason == PLAN_REASON_REFUSED ? "no longer offlinable"
+                                                 : plan_reason_to_string(a->reason);
+        if (a->reason == PLAN_REASON_PRESSURE)
+                log_notice("Memory pressure (%s): ending the evacuation of memory%" PRIu32,
+                           pressure_to_string(m->plan.pressure, buf, sizeof(buf)), m->evac.index);
+        if (a->reason == PLAN_REASON_REFUSED)
+                log_block(LOG_INFO, a->index, "refused",
+                          "memory%" PRIu32 ": not offlined after all: %s", a->index,
+                          plan_verdict_to_string(a->verdict));
+        m->evac.end_reason = why;
+        if (actuator_abort(m->actuator, why) > 0) {
+                m->evac.phase = PLAN_EVAC_ENDING;
+                return;
+        }
+        /* Between the steps: no worker to end. */
+        {
+                ActOutcome o = { .result = ACT_ABORTED, .index = m->evac.index, .reason = why };
+
+                apply_aborted(m, &o);
+        }
+}
+
+static void execute_online(Manager *m, const PlanAction *a)
+{
+        ActOutcome o;
+        int r = actuator_online(m->actuator, a->index, a->zone, &o);
+
+        if (r < 0) {
+                log_debug_errno(r, "memory%" PRIu32 ": online not written: %m", a->index);
+                return;
+        }
+        manager_apply(m, &o, a);
+}
+
+static void log_events(const Manager *m, const Plan *p)
+{
+        for (size_t i = 0; i < p->n_events; i++) {
+                const HandshakeEvent *e = &p->events[i];
+
+                switch (e->action) {
+                case HANDSHAKE_NOTE:
+                        log_block(LOG_INFO, e->block, "handshake",
+                                  "memory%" PRIu32 ": first use noted (node %d)", e->block, e->node);
+                        break;
+                case HANDSHAKE_FREED:
+                        log_block(LOG_INFO, e->block, "handshake",
+                                  "memory%" PRIu32 ": node %d freed memory since its first use",
+                                  e->block, e->node);
+                        break;
+                default:
+                        log_block(LOG_DEBUG, e->block, "handshake",
+                                  "memory%" PRIu32 ": note dropped (%s)", e->block,
+                                  handshake_drop_to_string(e->reason));
+                        break;
+                }
+        }
+}
+
+static void log_pressure(Manager *m, PlanKind kind, const Plan *p)
+{
+        unsigned now = p->pressure;
+        char buf[64];
+        size_t onlines = 0;
+
+        /* PSI counts at a look only: between looks it stays as it was. */
+        if (kind != PLAN_LOOK)
+                now |= m->pressure & PRESSURE_PSI;
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (p->actions[i].kind == PLAN_ONLINE && p->actions[i].reason == PLAN_REASON_PRESSURE)
+                        onlines++;
+        if (now && (now != m->pressure || onlines > 0))
+                log_notice("Memory pressure (%s, MemAvailable %" PRIu64 " MiB, reserve %" PRIu64
+                           " MiB): %s%zu blocks to online",
+                           pressure_to_string(now, buf, sizeof(buf)),
+                           p->available_pages * m->page_size >> 20,
+                           p->reserve_pages * m->page_size >> 20,
+                           p->onlining_waits ? "after the worker ends, " : "", onlines);
+        else if (!now && m->pressure)
+                log_info("Memory pressure over");
+        m->pressure = now;
+
+        for (size_t n = 0; n < m->n_nodes; n++) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < p->n_actions; i++)
+                        if (p->actions[i].kind == PLAN_ONLINE && p->actions[i].reason == PLAN_REASON_NODE &&
+                            p->actions[i].node == (int)n)
+                                k++;
+                if (k > 0)
+                        log_notice("Node %zu ran short (free %" PRIu64 " MiB, NodeMinFreeMiB=%" PRIu64
+                                   "): onlining %zu blocks",
+                                   n, m->nodes[n].free_pages * m->page_size >> 20,
+                                   m->config.node_reserve_mib, k);
+        }
+}
+
+/* A dry run converged: say once what it would do. */
+static void log_dry_run_summary(Manager *m, PlanKind kind, const Plan *p)
+{
+        char a[32], b[32], c[32];
+
+        /* converged: nothing to do, and not for want of this tick's budget */
+        if (!manager_dry_run(m) || (kind != PLAN_LOOK && kind != PLAN_STEP) || p->n_actions > 0 ||
+            m->evac.phase != PLAN_EVAC_NONE ||
+            m->model_offline == m->model_said || p->pressure ||
+            m->evacuations_this_tick >= m->config.max_evacuations_per_tick)
+                return;
+        m->model_said = m->model_offline;
+        log_notice("Dry run: would offline %" PRIu64 " blocks (%s), keeping %s free (reserve %s)",
+                   m->model_offline, format_bytes(m->model_offline * m->table.block_size_bytes, a, sizeof(a)),
+                   format_bytes(p->available_pages * m->page_size, b, sizeof(b)),
+                   format_bytes(p->reserve_pages * m->page_size, c, sizeof(c)));
+}
+
+static void manager_execute(Manager *m, const Plan *p)
+{
+        for (size_t i = 0; i < p->n_actions; i++) {
+                const PlanAction *a = &p->actions[i];
+
+                switch (a->kind) {
+                case PLAN_ABORT:
+                        execute_abort(m, a);
+                        break;
+                case PLAN_ONLINE:
+                        execute_online(m, a);
+                        break;
+                case PLAN_MIGRATE:
+                case PLAN_OFFLINE:
+                        execute_start(m, a);
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+void manager_decide(Manager *m, PlanKind kind)
+{
+        PlanInput in;
+        int r;
+
+        if (m->deciding) {
+                m->decide_again = true;
+                return;
+        }
+        m->deciding = true;
+        for (int round = 0; round < DECIDE_ROUNDS_MAX; round++) {
+                m->decide_again = false;
+                manager_snapshot(m, kind, &in);
+                m->plan.events = m->plan_events;
+                m->plan.events_size = m->plan_events_size;
+                r = planner_decide(&in, &m->planner, &m->plan);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to plan: %m");
+                        break;
+                }
+                (void)pressure_to_string(m->plan.pressure, m->pressure_words,
+                                         sizeof(m->pressure_words));
+                log_events(m, &m->plan);
+                log_pressure(m, kind, &m->plan);
+                manager_execute(m, &m->plan);
+                log_dry_run_summary(m, kind, &m->plan);
+                if (!m->decide_again)
+                        break;
+                if (kind == PLAN_LOOK)
+                        kind = PLAN_STEP; /* one look per tick */
+        }
+        m->deciding = false;
+        manager_save_state(m);
+}
+
+/* ---- OnlineAll, give-back ---- */
+
+int manager_online_all(Manager *m, const char *why, unsigned *ret_failed)
+{
+        unsigned failed = 0;
+        int done = 0;
+
+        /* Lowest first; the table may shift as blocks are read back, so look
+         * them up by index. */
+        for (size_t i = 0; i < m->table.n; i++) {
+                MemBlock *b = &m->table.blocks[i];
+                uint32_t index = b->index;
+                bool fallback;
+                PlanZone z = planner_online_zone(&m->config, b, true, &fallback);
+                PlanAction a = { .kind = PLAN_ONLINE, .index = index, .zone = z,
+                                 .reason = PLAN_REASON_EXIT, .fallback = fallback };
+                ActOutcome o;
+
+                if (z == PLAN_ZONE_NONE)
+                        continue;
+                if (actuator_online(m->actuator, index, z, &o) < 0) {
+                        failed++;
+                        continue;
+                }
+                manager_apply(m, &o, &a);
+                if (o.result == ACT_ONLINED)
+                        done++;
+                else
+                        failed++;
+                b = blocktable_find(&m->table, index);
+                if (b)
+                        i = (size_t)(b - m->table.blocks);
+        }
+        if (done > 0 || failed > 0)
+                log_info("%s: %d blocks onlined, %u failed", why, done, failed);
+        manager_save_state(m);
+        if (ret_failed)
+                *ret_failed = failed;
+        return done;
+}
+
+int manager_online_all_request(Manager *m, sd_bus_message *msg)
+{
+        sd_bus_message **v;
+
+        v = realloc(m->online_all_replies, (m->n_online_all_replies + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        m->online_all_replies = v;
+        v[m->n_online_all_replies++] = sd_bus_message_ref(msg);
+        /* The administrator's decision: the evacuation in flight ends (its
+         * offline holds the hotplug lock the onlines need). */
+        if (m->evac.phase != PLAN_EVAC_NONE && m->evac.phase != PLAN_EVAC_ENDING) {
+                PlanAction a = { .kind = PLAN_ABORT, .index = m->evac.index,
+                                 .reason = PLAN_REASON_EXIT };
+
+                log_info("OnlineAll(): ending the evacuation of memory%" PRIu32, m->evac.index);
+                execute_abort(m, &a);
+        }
+        if (actuator_busy(m->actuator))
+                return 1;
+        manager_answer_online_all(m);
+        return 0;
+}
+
+int manager_give_back_now(Manager *m)
+{
+        PlanInput in;
+        int left = 0, r;
+
+        manager_snapshot(m, PLAN_GIVE_BACK, &in);
+        m->plan.events = NULL;
+        m->plan.events_size = 0;
+        r = planner_decide(&in, &m->planner, &m->plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan: %m");
+        manager_execute(m, &m->plan);
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].track.owned && m->table.blocks[i].state == BLOCK_OFFLINE)
+                        left++;
+        manager_save_state(m);
+        return left;
+}
+
+/* ---- State file ---- */
+
+void manager_save_state(Manager *m)
+{
+        RunState s = { 0 };
+        int r;
+
+        if (!m->state_dirty || m->state_dir_fd < 0 || manager_dry_run(m))
+                return;
+        (void)boot_id_read(m->roots.procfs_fd, s.boot_id, sizeof(s.boot_id));
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+
+                if (!b->track.owned || b->state != BLOCK_OFFLINE)
+                        continue;
+                r = runstate_add(&s, b->index, b->track.origin_zones);
+                if (r < 0) {
+                        runstate_free(&s);
+                        (void)log_oom();
+                        return;
+                }
+        }
+        r = runstate_write(m->state_dir_fd, &s);
+        runstate_free(&s);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to write %s/" RUNSTATE_FILE ", will try again: %m",
+                                  m->state_dir);
+                manager_set_error(m, "Failed to write %s/" RUNSTATE_FILE ": %s", m->state_dir,
+                                  strerror(-r));
+                return;
+        }
+        m->state_dirty = false;
+}
+
+/* The blocks a previous instance took offline, still offline. */
+static int manager_load_state(Manager *m)
+{
+        RunState s = { 0 };
+        char boot[40] = "";
+        unsigned line = 0;
+        size_t owned = 0;
+        int r;
+
+        r = runstate_read(m->state_dir_fd, &s, &line);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s/" RUNSTATE_FILE ":%u: malformed; the blocks it "
+                                          "lists cannot be known",
+                                       m->state_dir, line);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/" RUNSTATE_FILE ": %m", m->state_dir);
+        if (boot_id_read(m->roots.procfs_fd, boot, sizeof(boot)) >= 0 && s.boot_id[0] &&
+            strcmp(boot, s.boot_id) != 0) {
+                log_info("%s/" RUNSTATE_FILE " is from an earlier boot, ignoring it", m->state_dir);
+                runstate_free(&s);
+                m->state_dirty = true;
+                return 0;
+        }
+        for (size_t i = 0; i < s.n_blocks; i++) {
+                MemBlock *b = blocktable_find(&m->table, s.blocks[i].index);
+
+                /* onlined by someone else meanwhile, or gone: not ours any more */
+                if (!b || b->state != BLOCK_OFFLINE) {
+                        m->state_dirty = true;
+                        continue;
+                }
+                b->track.owned = true;
+                b->track.origin_zones = s.blocks[i].zones;
+                m->bytes_offlined_by_daemon += m->table.block_size_bytes;
+                owned++;
+        }
+        runstate_free(&s);
+        if (owned > 0)
+                log_info("%zu offline blocks are mempowerd's own (%s/" RUNSTATE_FILE ")", owned,
+                         m->state_dir);
+        return 0;
+}
+
+static int manager_open_state_dir(Manager *m, const char *dir)
+{
+        int fd;
+
+        if (!dir || !*dir)
+                return 0;
+        m->state_dir = strdup(dir);
+        if (!m->state_dir)
+                return log_oom();
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && !m->state_create)
+                return 0; /* --once, --give-back: nothing was ever kept there */
+        if (fd < 0 && errno == ENOENT) {
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create %s: %m", dir);
+                fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open the state directory %s: %m", dir);
+        m->state_dir_fd = fd;
+        return manager_load_state(m);
+}
+
+/* ---- Opening ---- */
+
+int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *state_dir)
+{
+        ActuatorSetup setup;
         uint32_t bad = 0;
         int r;
 
@@ -172,57 +1107,41 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs)
                 return log_error_errno(-ENODEV, "No memory blocks in %s/" ROOTS_MEMORY_DIR,
                                        m->roots.sysfs_path);
 
+        r = nodes_with_memory(m->roots.sysfs_fd, &m->has_memory);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read the nodes with memory, ignoring: %m");
+        r = manager_size_nodes(m);
+        if (r < 0)
+                return log_oom();
+
+        setup = (ActuatorSetup){
+                .memdir_fd = m->memdir_fd,
+                .procfs_fd = m->roots.procfs_fd,
+                .kpf_fd = -1,
+                .pages_per_block = m->table.pages_per_block,
+                .dry_run = manager_dry_run(m),
+        };
+        r = actuator_new(&setup, on_outcome, m, &m->actuator);
+        if (r < 0)
+                return log_oom();
+
+        r = manager_open_state_dir(m, state_dir);
+        if (r < 0)
+                return r;
+        watch_read_all(m);
+        return 0;
+}
+
+int manager_open_scanner(Manager *m)
+{
         m->kpf_fd = openat(m->roots.procfs_fd, "kpageflags", O_RDONLY | O_CLOEXEC);
         if (m->kpf_fd < 0)
                 return log_error_errno(errno, "Failed to open %s/kpageflags (needs root): %m",
                                        m->roots.procfs_path);
-
-        m->scanbuf_size = SCANBUF_SIZE;
-        m->scanbuf = malloc(m->scanbuf_size);
-        if (!m->scanbuf)
-                return log_error_errno(-ENOMEM, "Out of memory");
-
-        r = nodes_with_memory(m->roots.sysfs_fd, &m->has_memory);
-        if (r < 0 && r != -ENOENT)
-                log_warning_errno(r, "Failed to read the nodes with memory, ignoring: %m");
-
-        r = handshake_init(&m->handshake, 0);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        r = manager_size_nodes(m);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        return manager_read_counters(m);
+        return scanner_init(m);
 }
 
-static int manager_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
-{
-        PageUsage u = { 0 };
-        int r;
-
-        if (b->state == BLOCK_OFFLINE) {
-                /* An offline block has no struct pages: kpageflags reads NOPAGE
-                 * (or 0 on some kernels); sysfs is the truth. */
-                u.nopage = m->table.pages_per_block;
-        } else {
-                KpfZoneKind zk = b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
-
-                r = kpf_count_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block, zk,
-                                    m->scanbuf, m->scanbuf_size, &u);
-                if (r < 0)
-                        return log_warning_errno(r, "Failed to read kpageflags of memory%" PRIu32
-                                                    ", ignoring: %m",
-                                                 b->index);
-        }
-        b->was_empty = b->scanned_ns != 0 && page_usage_used(&b->usage) == 0;
-        b->usage = u;
-        b->usage_valid = true;
-        b->scanned_ns = now_ns ? now_ns : 1;
-        b->node_free_at_scan = manager_node_free_pages(m, b->node);
-        m->counters.full_counts++;
-        m->counters.pages_counted += m->table.pages_per_block;
-        return 0;
-}
+/* ---- Rereading ---- */
 
 int manager_reread_blocks(Manager *m)
 {
@@ -235,94 +1154,25 @@ int manager_reread_blocks(Manager *m)
                 return log_warning_errno(r, "Failed to reread the memory blocks (memory%" PRIu32
                                             "), keeping the table: %m",
                                          bad);
-        /* Keep what was counted of blocks that did not change. */
-        for (size_t i = 0; i < fresh.n; i++) {
-                MemBlock *nb = &fresh.blocks[i], *ob = blocktable_find(&m->table, nb->index);
-
-                if (ob && ob->state == nb->state && ob->zones == nb->zones &&
-                    ob->node == nb->node)
-                        *nb = *ob;
-        }
+        blocktable_carry(&fresh, &m->table);
         if (fresh.n != m->table.n)
                 log_info("Memory blocks: %zu, were %zu", fresh.n, m->table.n);
+        for (size_t i = 0; i < fresh.n; i++) {
+                const MemBlock *ob = blocktable_find(&m->table, fresh.blocks[i].index);
+
+                if (ob && !ob->track.modelled)
+                        manager_block_state_changed(m, ob->index, ob->state, fresh.blocks[i].state);
+                /* a block that came online is nobody's offline block */
+                if (fresh.blocks[i].state != BLOCK_OFFLINE && fresh.blocks[i].track.owned &&
+                    !fresh.blocks[i].track.modelled) {
+                        fresh.blocks[i].track.owned = false;
+                        m->state_dirty = true;
+                }
+        }
         blocktable_clear(&m->table);
         m->table = fresh;
+        model_reapply(m);
         return manager_size_nodes(m);
-}
-
-int manager_count_all(Manager *m)
-{
-        uint64_t now = clock_ns(CLOCK_MONOTONIC);
-        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-        size_t counted = 0;
-        int r, ret = 0;
-
-        for (size_t i = 0; i < m->table.n; i++) {
-                r = manager_count_block(m, &m->table.blocks[i], now);
-                if (r < 0)
-                        ret = r;
-                else if (m->table.blocks[i].state != BLOCK_OFFLINE)
-                        counted++;
-        }
-        if (counted > 0)
-                m->block_cost_ns = (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / counted;
-        return ret;
-}
-
-/* The node's "region 0": its lowest block, whatever its state. The table is
- * sorted, so the first block of the node is it. */
-static bool manager_block_lowest_of_node(const Manager *m, const MemBlock *b)
-{
-        for (size_t i = 0; i < m->table.n; i++)
-                if (m->table.blocks[i].node == b->node)
-                        return m->table.blocks[i].index == b->index;
-        return false;
-}
-
-const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable)
-{
-        const Backoff *bo = b->index < m->n_backoffs ? &m->backoffs[b->index] : NULL;
-        OfflineVerdict v;
-
-        if (manager_evacuating(m) && m->evac.index == b->index) {
-                if (ret_offlinable)
-                        *ret_offlinable = true;
-                return "evacuating";
-        }
-        v = policy_check_offlinable(&m->config, b, manager_block_lowest_of_node(m, b), bo,
-                                    m->last_tick_ns / NSEC_PER_USEC);
-        if (ret_offlinable)
-                *ret_offlinable = v == OFFLINE_OK;
-        if (v == OFFLINE_OK)
-                return b->usage.movable > 0 ? "evacuate" : "offline";
-        return offline_verdict_to_string(v);
-}
-
-uint64_t *manager_node_free_array(const Manager *m)
-{
-        uint64_t *a = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(uint64_t));
-
-        if (!a)
-                return NULL;
-        /* HANDSHAKE_FREE_UNKNOWN and POLICY_FREE_UNKNOWN are both UINT64_MAX */
-        for (size_t i = 0; i < m->n_nodes; i++)
-                a[i] = m->nodes[i].present ? m->nodes[i].free_pages : POLICY_FREE_UNKNOWN;
-        return a;
-}
-
-static void manager_notify_status(Manager *m)
-{
-        size_t online = 0, offline = 0;
-
-        for (size_t i = 0; i < m->table.n; i++) {
-                if (m->table.blocks[i].state == BLOCK_OFFLINE)
-                        offline++;
-                else
-                        online++;
-        }
-        sd_notifyf(false, "STATUS=%zu blocks online, %zu offline (%" PRIu64 " MiB)%s",
-                   online, offline, offline * m->table.block_size_bytes / (1024 * 1024),
-                   manager_dry_run(m) ? ", dry run" : "");
 }
 
 /* Blocks hot-added a moment ago may have had no node yet when their uevent
@@ -339,147 +1189,27 @@ static void manager_reread_nodeless(Manager *m)
                         pending[n++] = m->table.blocks[i].index;
         for (size_t i = 0; i < n; i++)
                 (void)blocktable_refresh(&m->table, m->memdir_fd, pending[i], NULL);
-        if (n > 0)
-                (void)manager_size_nodes(m);
+        if (n > 0 && manager_size_nodes(m) < 0)
+                (void)log_oom();
 }
 
-static void manager_update_pressure(Manager *m)
+/* ---- The tick ---- */
+
+static void manager_notify_status(Manager *m)
 {
-        MemSnapshot snap = {
-                .mem_total_kb = m->meminfo.total_kb,
-                .mem_available_kb = m->meminfo.available_kb,
-                .page_size = m->page_size,
-                .psi_valid = m->has_psi,
-                .psi_some_avg10 = m->psi.some.avg10,
-        };
+        size_t online = 0, offline = 0;
 
-        (void)policy_check_pressure(&m->config, &snap, &m->pressure);
-}
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
 
-/* The handshake, then the consolidation sweep: what to evacuate next. */
-static void manager_decide(Manager *m)
-{
-        _cleanup_free_ HandshakeBlock *hb = NULL;
-        _cleanup_free_ HandshakeEvent *ev = NULL;
-        _cleanup_free_ uint64_t *node_free = NULL;
-        _cleanup_free_ bool *lowest = NULL;
-        _cleanup_free_ Backoff *bo = NULL;
-        uint64_t now_usec = m->last_tick_ns / NSEC_PER_USEC;
-        bool hold = m->paused || manager_pressure_recent(m, now_usec) || manager_evacuating(m);
-        size_t n = m->table.n, n_ev = handshake_max_events(&m->handshake);
-        int k;
-
-        hb = calloc(n ? n : 1, sizeof(*hb));
-        ev = calloc(n_ev ? n_ev : 1, sizeof(*ev));
-        node_free = manager_node_free_array(m);
-        lowest = calloc(n ? n : 1, sizeof(*lowest));
-        bo = calloc(n ? n : 1, sizeof(*bo));
-        if (!hb || !ev || !node_free || !lowest || !bo) {
-                log_error_errno(-ENOMEM, "Out of memory");
-                return;
+                if (b->state == BLOCK_OFFLINE && !b->track.modelled)
+                        offline++;
+                else
+                        online++;
         }
-        policy_mark_lowest_of_node(m->table.blocks, n, lowest);
-        for (size_t i = 0; i < n; i++) {
-                MemBlock *b = &m->table.blocks[i];
-                Backoff *bp = manager_backoff(m, b->index);
-
-                if (bp && b->usage_valid && backoff_observe(bp, &b->usage))
-                        log_debug("memory%" PRIu32 ": usage changed, no longer held", b->index);
-                bo[i] = bp ? *bp : BACKOFF_NULL;
-                hb[i] = (HandshakeBlock){
-                        .index = b->index,
-                        .node = b->node,
-                        .eligible = b->state == BLOCK_ONLINE && b->usage_valid &&
-                                    policy_is_target(&m->config, b, lowest[i]),
-                        .was_empty = b->was_empty,
-                        .usage = b->usage,
-                };
-                b->was_empty = false; /* a first use is seen once */
-        }
-
-        HandshakeInput in = {
-                .blocks = hb,
-                .n_blocks = n,
-                .node_free = node_free,
-                .n_nodes = m->n_nodes,
-                .hold = hold,
-        };
-        k = handshake_look(&m->handshake, &in, ev, n_ev);
-        for (int i = 0; i < k; i++) {
-                const HandshakeEvent *e = &ev[i];
-                MemBlock *b = blocktable_find(&m->table, e->block);
-                size_t pos = b ? (size_t)(b - m->table.blocks) : 0;
-
-                if (e->action == HANDSHAKE_NOTE) {
-                        log_info("memory%" PRIu32 ": first use noted (node %d)", e->block, e->node);
-                        continue;
-                }
-                if (e->action == HANDSHAKE_DROP) {
-                        log_debug("memory%" PRIu32 ": note dropped (%s)", e->block,
-                                  handshake_drop_to_string(e->reason));
-                        continue;
-                }
-                /* EVACUATE: the node freed memory since the first use. */
-                if (!b || manager_node_busy(m, b->node, now_usec) || !manager_node_can_spare(m, b) ||
-                    policy_check_offlinable(&m->config, b, lowest[pos], &bo[pos],
-                                                  now_usec) != OFFLINE_OK ||
-                    !policy_can_spare_block(m->pressure.available_pages,
-                                            m->pressure.reserve_pages, m->table.pages_per_block) ||
-                    manager_evacuate_block(m, e->block, "next free after first use") < 0)
-                        (void)handshake_work_done(&m->handshake, e->node);
-        }
-
-        if (m->paused || manager_pressure_recent(m, now_usec) || manager_evacuating(m))
-                return;
-
-        uint32_t picks[POLICY_SWEEP_MAX];
-        _cleanup_free_ bool *node_busy = calloc(m->n_nodes ? m->n_nodes : 1, sizeof(bool));
-
-        if (!node_busy)
-                return;
-        for (size_t i = 0; i < m->n_nodes; i++)
-                node_busy[i] = manager_node_busy(m, (int)i, now_usec);
-        SweepInput sw = {
-                .node_busy = node_busy,
-                .n_nodes = m->n_nodes,
-                .node_free = node_free,
-                .node_floor_pages = manager_node_floor_pages(m),
-                .blocks = m->table.blocks,
-                .n_blocks = n,
-                .lowest_of_node = lowest,
-                .backoffs = bo,
-                .available_pages = m->pressure.available_pages,
-                .reserve_pages = m->pressure.reserve_pages,
-                .pages_per_block = m->table.pages_per_block,
-                .now_usec = now_usec,
-        };
-        size_t np = policy_sweep(&m->config, &sw, picks, ELEMENTSOF(picks));
-        /* One worker at a time: the kernel serialises offlines anyway. */
-        if (np > 0)
-                (void)manager_evacuate_block(m, picks[0], "consolidation");
-}
-
-/* Count the next stale block, if the budget allows. Returns 1 when a block
- * was counted, 0 when there is nothing (more) to count this tick. */
-static int manager_scan_step(Manager *m)
-{
-        uint64_t t0, dt;
-        ssize_t pos;
-
-        if (!scansched_may_scan(&m->sched))
-                return 0;
-        pos = scansched_next(&m->sched, &m->table);
-        if (pos < 0)
-                return 0;
-        t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-        (void)manager_count_block(m, &m->table.blocks[pos], m->last_tick_ns);
-        m->table.blocks[pos].stale = false;
-        dt = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
-        scansched_charge(&m->sched, dt);
-        m->counters.scan_cpu_ns += dt;
-        /* exponential average over ~8 counts */
-        m->block_cost_ns = m->block_cost_ns ? (7 * m->block_cost_ns + dt) / 8 : dt;
-        return 1;
+        sd_notifyf(false, "STATUS=%zu blocks online, %zu offline (%" PRIu64 " MiB)%s",
+                   online, offline, offline * m->table.block_size_bytes / (1024 * 1024),
+                   manager_dry_run(m) ? ", dry run" : "");
 }
 
 /* What a tick does once its counts are done. */
@@ -487,11 +1217,23 @@ static void manager_tick_end(Manager *m)
 {
         uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 
-        manager_decide(m);
+        manager_decide(m, PLAN_LOOK);
         manager_notify_status(m);
         (void)metrics_write(m);
         manager_bus_flush_properties(m);
         m->counters.scan_cpu_ns += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+}
+
+static void manager_answer_rescans(Manager *m)
+{
+        if (m->n_rescan_replies == 0 || m->scan.forced > 0)
+                return;
+        manager_bus_flush_properties(m);
+        for (size_t i = 0; i < m->n_rescan_replies; i++) {
+                (void)sd_bus_reply_method_return(m->rescan_replies[i], NULL);
+                sd_bus_message_unref(m->rescan_replies[i]);
+        }
+        m->n_rescan_replies = 0;
 }
 
 /* Counting runs one block per event loop iteration at idle priority, so the
@@ -502,24 +1244,44 @@ static int on_scan_step(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
 
-        if (manager_scan_step(m) > 0)
+        if (scanner_step(m) > 0)
                 return 0; /* stays enabled: the next step after other events */
         (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        manager_answer_rescans(m);
         manager_tick_end(m);
         return 0;
+}
+
+int manager_rescan(Manager *m, sd_bus_message *msg)
+{
+        sd_bus_message **v;
+        int r;
+
+        r = manager_reread_blocks(m);
+        if (r < 0)
+                return r;
+        scanner_force_all(m);
+        if (!m->scan_source || m->scan.forced == 0)
+                return 0; /* nothing to count: answer now */
+        v = realloc(m->rescan_replies, (m->n_rescan_replies + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        m->rescan_replies = v;
+        v[m->n_rescan_replies++] = sd_bus_message_ref(msg);
+        (void)sd_event_source_set_enabled(m->scan_source, SD_EVENT_ON);
+        return 1;
 }
 
 int manager_tick(Manager *m)
 {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
-        uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), spent;
         uint64_t elapsed = m->last_tick_ns ? now - m->last_tick_ns : m->config.tick_usec * 1000;
         uint64_t rescan_max_ns = m->config.rescan_max_usec * NSEC_PER_USEC;
-        int r;
 
         m->last_tick_ns = now;
         m->counters.ticks++;
-        (void)manager_read_counters(m);
+        m->evacuations_this_tick = 0;
+        watch_read_all(m);
         if (now - m->last_reread_ns >= rescan_max_ns) {
                 /* uevents can be missed (a full socket buffer); sysfs is
                  * the truth, reread now and then */
@@ -528,51 +1290,25 @@ int manager_tick(Manager *m)
         }
         manager_reread_nodeless(m);
         /* Giving memory back comes first. */
-        manager_update_pressure(m);
-        (void)manager_relieve_pressure(m, true);
+        manager_decide(m, PLAN_WATCH);
 
-        scansched_refill(&m->sched, m->config.scan_cpu_percent, elapsed,
-                         m->config.tick_usec * NSEC_PER_USEC, m->block_cost_ns);
-
-        for (size_t i = 0; i < m->table.n; i++) {
-                MemBlock *b = &m->table.blocks[i];
-
-                if (scansched_block_probe(b)) {
-                        KpfZoneKind zk =
-                                b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
-
-                        m->counters.probes++;
-                        r = kpf_probe_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block,
-                                            1024, zk);
-                        if (r > 0) {
-                                m->counters.probe_hits++;
-                                b->usage_valid = false;
-                        } else if (r < 0)
-                                log_debug_errno(r, "Probe of memory%" PRIu32 " failed: %m",
-                                                b->index);
-                }
-                b->stale = scansched_block_stale(b, manager_node_free_pages(m, b->node), now,
-                                                 rescan_max_ns);
-        }
-
-        spent = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-        scansched_charge(&m->sched, spent);
-        m->counters.scan_cpu_ns += spent;
-
+        scanner_tick(m, now, elapsed);
         if (m->scan_source)
                 return sd_event_source_set_enabled(m->scan_source, SD_EVENT_ON);
         /* no event loop: count here */
-        while (manager_scan_step(m) > 0)
+        while (scanner_step(m) > 0)
                 ;
         manager_tick_end(m);
         return 0;
 }
 
+/* ---- uevents ---- */
+
 int manager_handle_memevent(Manager *m, const MemEvent *e)
 {
         MemBlock *before = blocktable_find(&m->table, e->index);
         BlockState old = before ? before->state : _BLOCK_STATE_INVALID;
-        bool removed = false;
+        bool existed = before, modelled = before && before->track.modelled, removed = false;
         MemBlock *after;
         int r;
 
@@ -584,162 +1320,102 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                                          e->index, memevent_action_to_string(e->action));
         if (removed) {
                 log_info("memory%" PRIu32 ": removed", e->index);
+                m->state_dirty = true;
                 return 0;
         }
         after = blocktable_find(&m->table, e->index);
         if (!after)
                 return 0;
-        if (!before) {
+        if (modelled) {
+                model_reapply(m);
+                return 0;
+        }
+        if (!existed) {
                 log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
                          block_state_to_string(after->state));
                 /* Hot-added memory stays offline until it is needed, unless
                  * configured otherwise (or the kernel onlined it itself:
-                 * auto_online_blocks). */
-                if (after->state == BLOCK_OFFLINE && m->config.online_hot_added)
-                        (void)manager_online_block(m, after, "OnlineHotAdded=yes");
-        }
-        else if (old != after->state) {
+                 * auto_online_blocks). Kept offline, it is mempowerd's to
+                 * give back. */
+                if (after->state == BLOCK_OFFLINE) {
+                        after->track.owned = true;
+                        after->track.origin_zones = 0;
+                        m->state_dirty = true;
+                        if (m->config.online_hot_added) {
+                                PlanAction a = { .kind = PLAN_ONLINE, .index = e->index,
+                                                 .zone = PLAN_ZONE_MOVABLE,
+                                                 .reason = PLAN_REASON_EXIT };
+                                ActOutcome o;
+
+                                if (after->zones & ZONE_MOVABLE_BIT &&
+                                    actuator_online(m->actuator, e->index, PLAN_ZONE_MOVABLE, &o) >= 0)
+                                        manager_apply(m, &o, &a);
+                        }
+                }
+        } else if (old != after->state) {
                 log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),
                          block_state_to_string(after->state));
-                manager_bus_emit_block_state(m, e->index, after->state);
+                manager_block_state_changed(m, e->index, old, after->state);
+                if (after->state == BLOCK_ONLINE && after->track.owned) {
+                        /* someone else onlined it */
+                        after->track.owned = false;
+                        m->bytes_offlined_by_daemon =
+                                u64_sub_sat(m->bytes_offlined_by_daemon, m->table.block_size_bytes);
+                        m->state_dirty = true;
+                }
         }
         r = manager_size_nodes(m);
         if (r < 0)
-                return log_error_errno(r, "Out of memory");
+                return log_oom();
+        manager_save_state(m);
         return 0;
 }
+
+/* ---- Reload ---- */
 
 int manager_reload(Manager *m)
 {
         ConfigError err = { 0 };
         char msg[PATH_MAX + 300];
         uint64_t old_tick = m->config.tick_usec;
+        bool was_dry = manager_dry_run(m);
         int r;
 
-        sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading configuration",
+                   now_usec());
         r = config_load(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config, &err);
         if (r < 0) {
                 config_error_format(&err, msg, sizeof(msg));
                 log_error("%s; keeping the previous configuration", msg);
+                manager_set_error(m, "%s", msg);
         } else {
                 log_info("Configuration reloaded");
                 if (m->tick_source && m->config.tick_usec != old_tick)
                         (void)sd_event_source_set_time_relative(m->tick_source,
                                                                 m->config.tick_usec);
+                actuator_set_dry_run(m->actuator, manager_dry_run(m));
+                if (was_dry && !manager_dry_run(m))
+                        model_clear(m);
         }
         sd_notify(false, "READY=1");
         manager_notify_status(m);
         return r;
 }
 
+/* ---- The loop ---- */
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         int r;
 
+        if (m->exiting)
+                return 0;
         (void)manager_tick(m);
         r = sd_event_source_set_time_relative(s, m->config.tick_usec);
         if (r < 0)
                 return log_error_errno(r, "Failed to rearm the tick timer: %m");
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
-/* Between ticks, pressure is watched at a shorter interval: memory can run
- * out faster than a tick, and two small reads (/proc/meminfo, PSI) cost a few
- * microseconds. Only the pressure path runs here. */
-#define PRESSURE_WATCH_USEC (200 * USEC_PER_MSEC)
-
-/* With memory to give back, look this often: an allocation bound to one node
- * (and made of transparent huge pages) eats a node's free memory at GB/s,
- * and the kernel kills it when the node runs out, without a stall long
- * enough for PSI to tell. */
-#define PRESSURE_WATCH_FAST_USEC (20 * USEC_PER_MSEC)
-
-/* sd-event lets a timer with accuracy 0 fire up to 250 ms late (to coalesce
- * wake-ups): that would make the 20 ms watch a 270 ms one. */
-#define PRESSURE_WATCH_ACCURACY_USEC (1 * USEC_PER_MSEC)
-
-/* Look every 20 ms when there is memory to give back (an offline block),
- * or when the machine is within twice its reserve (an evacuation in flight
- * is ended sooner). A node's floor (NodeMinFreeMiB) lasts an allocation
- * bound to it floor / rate: 64 MiB protects up to about 3 GB/s at 20 ms, but
- * only 300 MB/s at 200 ms. Each look reads three small files (~10 us). */
-static bool manager_watch_fast(const Manager *m)
-{
-        if (m->meminfo.available_kb * 1024 / m->page_size < 2 * m->pressure.reserve_pages)
-                return true;
-        for (size_t i = 0; i < m->table.n; i++)
-                if (m->table.blocks[i].state == BLOCK_OFFLINE)
-                        return true;
-        return false;
-}
-
-/* The pressure path alone: MemAvailable, PSI, the nodes with offline
- * blocks, and onlining where they ran short. */
-static void manager_check_pressure(Manager *m)
-{
-        MemInfo mi;
-
-        if (meminfo_read(m->roots.procfs_fd, &mi) < 0)
-                return;
-        m->meminfo = mi;
-        m->has_psi = psi_read(m->roots.procfs_fd, &m->psi) >= 0;
-        manager_update_pressure(m);
-        manager_read_offline_nodes(m);
-        /* PSI's avg10 stays up for seconds after a stall: acting on it here
-         * would online a block every 200 ms. The tick handles PSI; this path
-         * handles a falling MemAvailable and nodes running short. */
-        (void)manager_relieve_pressure(m, false);
-}
-
-static int on_pressure_watch(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Manager *m = userdata;
-        int r;
-
-        manager_check_pressure(m);
-        r = sd_event_source_set_time_relative(s, manager_watch_fast(m) ? PRESSURE_WATCH_FAST_USEC
-                                                                          : PRESSURE_WATCH_USEC);
-        if (r < 0)
-                return log_error_errno(r, "Failed to rearm the pressure timer: %m");
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
-/* Tasks stalled on memory: look now rather than at the next 200 ms. */
-static int on_psi_trigger(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        Manager *m = userdata;
-
-        if (revents & EPOLLERR) {
-                log_warning("The PSI trigger stopped working, relying on polling");
-                m->psi_trigger_source = sd_event_source_disable_unref(m->psi_trigger_source);
-                return 0;
-        }
-        log_debug("PSI trigger: memory stall");
-        manager_check_pressure(m);
-        return 0;
-}
-
-static void manager_watch_psi_trigger(Manager *m)
-{
-        int fd, r;
-
-        /* 100 ms of stall within 2 s: the smallest window allowed without
-         * CAP_SYS_RESOURCE (multiples of 2 s), which the unit does not grant. */
-        fd = psi_trigger_open(m->roots.procfs_fd, 100 * USEC_PER_MSEC, 2 * USEC_PER_SEC);
-        if (fd < 0) {
-                log_info_errno(fd, "No PSI trigger (%m), pressure is polled every %llu ms",
-                               PRESSURE_WATCH_USEC / USEC_PER_MSEC);
-                return;
-        }
-        r = sd_event_add_io(m->event, &m->psi_trigger_source, fd, EPOLLPRI, on_psi_trigger, m);
-        if (r < 0) {
-                close(fd);
-                log_warning_errno(r, "Failed to watch the PSI trigger, ignoring: %m");
-                return;
-        }
-        (void)sd_event_source_set_priority(m->psi_trigger_source, SD_EVENT_PRIORITY_IMPORTANT);
-        (void)sd_event_source_set_io_fd_own(m->psi_trigger_source, true);
 }
 
 static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -759,20 +1435,90 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
 }
 
+/* The exit: nothing may be left offline with nobody watching, unless
+ * KeepOfflineOnExit=yes. */
+static void manager_exit_now(Manager *m, const char *why)
+{
+        size_t left = 0;
+
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].track.owned && m->table.blocks[i].state == BLOCK_OFFLINE &&
+                    !m->table.blocks[i].track.modelled)
+                        left++;
+        if (left > 0)
+                log_notice("%zu blocks mempowerd took offline stay offline (%s)", left, why);
+        m->state_dirty = true;
+        manager_save_state(m);
+        (void)sd_event_exit(m->event, 0);
+}
+
+static bool manager_exit_done(const Manager *m)
+{
+        if (actuator_busy(m->actuator) || m->evac.phase != PLAN_EVAC_NONE)
+                return false;
+        if (m->config.keep_offline_on_exit)
+                return true;
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+                bool fallback;
+
+                if (b->track.owned && b->state == BLOCK_OFFLINE &&
+                    planner_online_zone(&m->config, b, false, &fallback) != PLAN_ZONE_NONE &&
+                    b->track.online_retry_usec == 0)
+                        return false;
+        }
+        return true;
+}
+
+static int on_exit_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        log_warning("The evacuation worker did not end within %llu s; exiting anyway",
+                    EXIT_WAIT_USEC / USEC_PER_SEC);
+        manager_exit_now(m, "the worker did not end");
+        return 0;
+}
+
+/* Called again at every outcome while exiting. */
+static void manager_exit_step(Manager *m)
+{
+        manager_decide(m, PLAN_GIVE_BACK);
+        if (manager_exit_done(m))
+                manager_exit_now(m, m->config.keep_offline_on_exit ? "KeepOfflineOnExit=yes"
+                                                                   : "they could not be onlined");
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         Manager *m = userdata;
+        int r;
 
         if (si->ssi_signo == SIGHUP) {
                 (void)manager_reload(m);
                 return 0;
         }
+        if (m->exiting)
+                return 0;
         log_info("Received %s, exiting", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-        sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
-        manager_evacuation_abort(m, "shutdown");
-        if (m->config.online_all_on_exit)
-                (void)manager_online_all(m, "OnlineAllOnExit=yes");
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        sd_notify(false, "STOPPING=1\nSTATUS=Giving memory back");
+        m->exiting = true;
+        r = sd_event_add_time_relative(m->event, &m->exit_source, CLOCK_MONOTONIC, EXIT_WAIT_USEC,
+                                       0, on_exit_deadline, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the exit deadline, ignoring: %m");
+        manager_exit_step(m);
+        return 0;
+}
+
+/* While exiting, each outcome may allow the next step. */
+static int on_exit_check(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (m->exiting && manager_exit_done(m))
+                manager_exit_step(m);
+        return 0;
 }
 
 int manager_run(Manager *m)
@@ -798,6 +1544,11 @@ int manager_run(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch signal %d: %m", sig);
         }
+        /* The worker is watched from the loop; it reads kpageflags. */
+        actuator_attach(m->actuator, m->event, m->kpf_fd);
+        r = sd_event_add_post(m->event, NULL, on_exit_check, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the exit: %m");
 
         r = memevents_open(&m->memevents);
         if (r < 0)
@@ -819,7 +1570,7 @@ int manager_run(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
-        r = manager_count_all(m);
+        r = scanner_count_all(m);
         if (r < 0)
                 log_warning_errno(r, "Initial count incomplete, continuing: %m");
         m->last_tick_ns = m->last_reread_ns = clock_ns(CLOCK_MONOTONIC);
@@ -828,20 +1579,14 @@ int manager_run(Manager *m)
                                        m->config.tick_usec, 0, on_tick, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the tick timer: %m");
-
-        r = sd_event_add_time_relative(m->event, &m->pressure_source, CLOCK_MONOTONIC,
-                                       PRESSURE_WATCH_USEC, PRESSURE_WATCH_ACCURACY_USEC,
-                                       on_pressure_watch, m);
+        r = watch_start(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to start the pressure timer: %m");
-        /* Giving memory back goes before everything else; counting after. */
-        (void)sd_event_source_set_priority(m->pressure_source, SD_EVENT_PRIORITY_IMPORTANT);
+                return r;
         r = sd_event_add_defer(m->event, &m->scan_source, on_scan_step, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scanner: %m");
         (void)sd_event_source_set_priority(m->scan_source, SD_EVENT_PRIORITY_IDLE);
         (void)sd_event_source_set_enabled(m->scan_source, SD_EVENT_OFF);
-        manager_watch_psi_trigger(m);
 
         log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64
                  " MiB, tick %.1fs, scan budget %.2f%% of a CPU%s",

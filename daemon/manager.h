@@ -2,59 +2,53 @@
 #pragma once
 
 /* The one object that owns everything the daemon knows: configuration, the
- * kernel roots, the block table, the counters, and the event loop. */
+ * kernel roots, the block table, the readings, the planner's state, the
+ * evacuation in flight, the counters, and the event loop.
+ *
+ * A decision travels one way:
+ *   readings (watch.c) and counts (scanner.c) -> snapshot -> planner_decide
+ *   -> plan -> actuator (the only kernel writer) -> outcomes -> manager_apply
+ *   -> table, bus, metrics, journal, state file.
+ * Nothing but the planner decides; nothing but the actuator writes to the
+ * kernel. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "actuator.h"
 #include "config.h"
-#include "handshake.h"
 #include "memblock.h"
 #include "memevents.h"
 #include "migrate.h"
 #include "nodeinfo.h"
-#include "policy.h"
+#include "planner.h"
 #include "roots.h"
+#include "runstate.h"
 #include "scansched.h"
 
 typedef struct NodeState {
-        bool present;          /* has a meminfo file */
+        bool present;              /* its meminfo was read */
         NodeMemInfo mem;
-        uint64_t free_pages;   /* mem.free_kb in pages */
-        uint64_t prev_free_pages; /* at the reading before */
-        uint64_t pressure_usec; /* when the node last ran short (NodeMinFreeMiB), 0 = never */
+        uint64_t free_pages;       /* mem.free_kb in pages */
+        uint64_t tick_free_pages;  /* at the previous tick, PLAN_FREE_UNKNOWN before */
+        uint64_t model_free_pages; /* dry run: what the model's offline blocks took */
 } NodeState;
 
-/* The one evacuation in flight: a worker process that moves the block's
- * mapped pages with move_pages and then writes "offline", so that a stuck
- * offline (it can loop for ever holding the hotplug lock) is ended with
- * SIGKILL. */
-typedef enum EvacPhase {
-        EVAC_IDLE,
-        EVAC_MIGRATING,
-        EVAC_OFFLINING,
-        _EVAC_PHASE_MAX,
-        _EVAC_PHASE_INVALID = -22,
-} EvacPhase;
-
+/* The evacuation in flight, as the manager knows it. */
 typedef struct Evacuation {
-        EvacPhase phase;
-        pid_t pid;
+        PlanEvacPhase phase;
         uint32_t index;
         int node;
-        int dest_node; /* -1: no move_pages, the kernel's offline migrates */
+        int dest_node;      /* -1: no move_pages */
+        unsigned zones;     /* the zone it was online in */
+        PlanReason reason;  /* handshake or sweep */
         uint64_t started_usec;
-        int pipe_fd;
-        sd_event_source *child_source;
-        sd_event_source *pipe_source;
-        sd_event_source *timer_source;
-        MigrateStats stats;
-        bool have_stats;
-        int offline_result; /* errno of the worker's write, 1 = not reported */
-        const char *kill_reason; /* why the parent killed it, or NULL */
-        bool aborted;            /* killed for pressure or shutdown, not for the block */
+        uint64_t moved_pages;
+        MigrateStats stats; /* of the migration step */
+        const char *end_reason; /* why it was aborted */
 } Evacuation;
 
 typedef struct ManagerCounters {
@@ -73,10 +67,20 @@ typedef struct ManagerCounters {
         uint64_t evacuations_started;
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
-        uint64_t evacuations_aborted; /* ended for pressure or shutdown */
+        uint64_t evacuations_aborted; /* ended for pressure, shutdown, or the block's removal */
+        uint64_t evacuations_handshake; /* started by the handshake (the rest by the sweep) */
         uint64_t migrate_ns;         /* wall time in locate + move_pages */
         uint64_t offline_attempts;   /* writes of "offline" */
 } ManagerCounters;
+
+/* The scanner's state (scanner.c). */
+typedef struct Scanner {
+        ScanSched sched;
+        uint64_t *buf;
+        size_t buf_size;
+        uint64_t block_cost_ns; /* measured CPU cost of counting one block */
+        size_t forced;          /* blocks Rescan() asked for, not counted yet */
+} Scanner;
 
 typedef struct Manager {
         Config config;
@@ -86,66 +90,92 @@ typedef struct Manager {
         Roots roots;
         int memdir_fd;
         int kpf_fd;
+        int state_dir_fd;   /* the runtime directory (state file), -1 without one */
+        char *state_dir;
+        bool state_create;  /* create the state directory when missing */
         uint64_t page_size;
-        uint64_t *scanbuf;
-        size_t scanbuf_size;
 
         BlockTable table;
-        ScanSched sched;
         NodeState *nodes;
         size_t n_nodes;
+        PlanNode *plan_nodes; /* n_nodes, the snapshot's */
+        IndexSet has_memory;  /* nodes with memory */
+
+        /* Readings (watch.c) */
         MemInfo meminfo;
+        bool meminfo_valid;
+        bool meminfo_failed; /* the last read failed (said once) */
         Psi psi;
         bool has_psi;
+        OvercommitSettings overcommit;
+        bool kernel_free_valid;
+        uint64_t kernel_free_pages;
 
-        uint64_t block_cost_ns; /* measured CPU cost of counting one block */
+        Scanner scan;
         uint64_t last_tick_ns;
         uint64_t last_reread_ns; /* sysfs reread in full, for uevents that never came */
         ManagerCounters counters;
 
+        /* Deciding */
+        PlannerState planner;
+        Plan plan;
+        HandshakeEvent *plan_events;
+        size_t plan_events_size;
+        unsigned pressure;  /* PRESSURE_* at the last plan */
+        char pressure_words[64]; /* the same as words: "reserve+psi" */
+        bool deciding;      /* a decision is being carried out */
+        bool decide_again;  /* an outcome came while deciding: plan once more */
+        Evacuation evac;
+        unsigned evacuations_this_tick;
+        Actuator *actuator;
+
+        /* Dry run: offline blocks of the model (BlockTrack.modelled). */
+        uint64_t model_offline;     /* blocks */
+        uint64_t model_avail_pages; /* MemAvailable they took */
+        uint64_t model_said;        /* the summary last logged for this many */
+
         bool paused;           /* Pause(): look and report, act on nothing but pressure */
+        bool exiting;          /* SIGTERM: giving back, then exit */
         char last_error[256];  /* the last thing that went wrong, for LastError */
         uint64_t bytes_offlined_by_daemon; /* offline now because mempowerd did it */
-
-        Handshake handshake;
-        Backoff *backoffs; /* by block index */
-        size_t n_backoffs;
-        uint64_t *online_retry_usec; /* by block index: online failed, not before this */
-        size_t n_online_retry;
-        IndexSet has_memory; /* nodes with memory */
-        Pressure pressure;   /* at the last look */
-        uint64_t pressure_usec; /* when the machine was last under pressure, 0 = never */
-        Evacuation evac;
+        bool state_dirty;      /* the owned set changed: write the state file */
 
         sd_event *event;
         struct sd_bus *bus;
-        struct ManagerBusState *bus_state; /* manager-bus.c: property values last published */
+        struct ManagerBusState *bus_state; /* manager-bus.c */
         bool metrics_failing;              /* metrics.c: the last write failed (warned once) */
         sd_event_source *tick_source;
-        sd_event_source *pressure_source; /* a fast, cheap look at MemAvailable and PSI */
-        sd_event_source *psi_trigger_source; /* wakes the pressure check on memory stalls */
+        sd_event_source *pressure_source; /* the fast look at MemAvailable, nodes, PSI */
+        sd_event_source *psi_trigger_source; /* wakes the pressure watch on memory stalls */
         sd_event_source *scan_source; /* counts one block per loop iteration, at idle priority */
         sd_event_source *uevent_source;
+        sd_event_source *exit_source; /* the deadline of the exit's give-back */
         MemEvents *memevents;
+        sd_bus_message **online_all_replies; /* OnlineAll() calls waiting for the worker to end */
+        size_t n_online_all_replies;
+        sd_bus_message **rescan_replies; /* Rescan() calls waiting for the counts */
+        size_t n_rescan_replies;
 } Manager;
 
+/* Out of memory, logged. */
 int manager_new(Manager **ret);
 Manager *manager_free(Manager *m);
 
-/* Open the kernel roots and read the block table and counters. */
-int manager_open(Manager *m, const char *sysfs, const char *procfs);
+/* Open the kernel roots, the state directory (NULL: none), read the block
+ * table, the blocks mempowerd owns (state file) and the readings. */
+int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *state_dir);
+/* Open kpageflags and the scanner (needs root): the daemon and --once. */
+int manager_open_scanner(Manager *m);
 bool manager_dry_run(const Manager *m);
 
 /* Reread the block table from sysfs (Rescan): blocks that vanished or
  * appeared without a uevent, states changed by another agent. What was
  * counted of unchanged blocks is kept. */
 int manager_reread_blocks(Manager *m);
-/* Count every online block now (start-up, --once, Rescan). */
-int manager_count_all(Manager *m);
-/* Reread machine, node and pressure counters. */
-int manager_read_counters(Manager *m);
+/* Size the per-node arrays for the table's nodes. */
+int manager_size_nodes(Manager *m);
 
-/* One look: counters, probes, counts within the CPU budget. */
+/* One tick: readings, probes, counts within the CPU budget, then a plan. */
 int manager_tick(Manager *m);
 
 /* Reload the configuration; on error the old one stays and the error is
@@ -155,53 +185,34 @@ int manager_reload(Manager *m);
 /* Apply one uevent. */
 int manager_handle_memevent(Manager *m, const MemEvent *e);
 
-/* Online one offline block as online_movable (never plain "online": that
- * can put it in ZONE_NORMAL). Dry run: logs only. Reads the state back. */
-int manager_online_block(Manager *m, MemBlock *b, const char *why);
-/* A block whose online failed is passed over until this returns true, so
- * the next one is tried instead. */
-bool manager_online_ready(const Manager *m, uint32_t index, uint64_t now_usec);
-/* Online every offline block that can go to ZONE_MOVABLE (OnlineAll()). */
-int manager_online_all(Manager *m, const char *why);
+/* Plan with the readings as they are and carry the plan out. */
+void manager_decide(Manager *m, PlanKind kind);
+/* Fill in from what the manager knows (the model applied in a dry run).
+ * nodes: the manager's own array. */
+void manager_snapshot(const Manager *m, PlanKind kind, PlanInput *ret);
 
-/* Give memory back: under pressure, end the evacuation in flight and
- * online blocks until the reserve is met; then the same per node for nodes
- * below NodeMinFreeMiB. Pressure from PSI alone counts only when
- * act_on_psi (its avg10 lingers for seconds: the fast watch leaves it to the
- * tick). Returns blocks onlined. */
-int manager_relieve_pressure(Manager *m, bool act_on_psi);
-/* Reread the free counts of the nodes that have offline blocks. */
-void manager_read_offline_nodes(Manager *m);
-/* A node that ran short less than BackoffInitialSec ago, or whose free
- * memory is falling: none of its blocks is taken offline. */
-bool manager_node_busy(const Manager *m, int node, uint64_t now_usec);
-/* NodeMinFreeMiB in pages. */
-uint64_t manager_node_floor_pages(const Manager *m);
-/* Would the block's node keep NodeMinFreeMiB free without the block? */
-bool manager_node_can_spare(const Manager *m, const MemBlock *b);
-/* Under pressure now, or less than BackoffInitialSec ago: no block is taken
- * offline, so memory just given back is not taken again while the demand
- * that needed it goes on. */
-bool manager_pressure_recent(const Manager *m, uint64_t now_usec);
-/* Start evacuating a block (handshake or sweep). 0 started or logged (dry
- * run), -EBUSY when one is in flight, other -errno when it cannot start. */
-int manager_evacuate_block(Manager *m, uint32_t index, const char *why);
-/* End the evacuation in flight (SIGKILL the worker) for pressure or
- * shutdown, wait for it, and count it as aborted: no back-off, no
- * LastError. */
-void manager_evacuation_abort(Manager *m, const char *why);
-bool manager_evacuating(const Manager *m);
-Backoff *manager_backoff(Manager *m, uint32_t index);
+/* Rescan(): reread sysfs, count every block whatever the budget; msg is
+ * answered once they are counted (1), or at once by the caller (0). */
+int manager_rescan(Manager *m, sd_bus_message *msg);
+
+/* OnlineAll() over the bus: ends the evacuation in flight first; answered
+ * at once (0) or once the worker has ended (1). -ENOMEM. */
+int manager_online_all_request(Manager *m, sd_bus_message *msg);
+
+/* OnlineAll(): every offline block that can be onlined, lowest first.
+ * *ret_failed: how many could not be. Returns the blocks onlined. */
+int manager_online_all(Manager *m, const char *why, unsigned *ret_failed);
+
+/* Give back every owned block: one plan of kind PLAN_GIVE_BACK, carried
+ * out synchronously (no worker may be running). Returns how many were
+ * left offline. */
+int manager_give_back_now(Manager *m);
 
 /* Run the daemon's event loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 
-/* What the daemon would do with a block, for reports: *ret_offlinable and a
- * short word ("offline", or why not). */
-const char *manager_block_intent(const Manager *m, const MemBlock *b, bool *ret_offlinable);
-
-/* Free pages by node id (POLICY_FREE_UNKNOWN where not read), malloc'd. */
-uint64_t *manager_node_free_array(const Manager *m);
+/* Write the state file if the owned set changed. */
+void manager_save_state(Manager *m);
 
 static inline uint64_t manager_node_free_pages(const Manager *m, int node)
 {
@@ -209,3 +220,26 @@ static inline uint64_t manager_node_free_pages(const Manager *m, int node)
                 return 0;
         return m->nodes[node].free_pages;
 }
+
+/* ---- scanner.c ---- */
+int scanner_init(Manager *m);
+void scanner_free(Manager *m);
+/* Count one block now from kpageflags (offline blocks: no pages). */
+int scanner_count_block(Manager *m, MemBlock *b, uint64_t now_ns);
+/* Count every block now (start-up, --once). */
+int scanner_count_all(Manager *m);
+/* The tick's part: probes of empty blocks and which blocks are stale. */
+void scanner_tick(Manager *m, uint64_t now_ns, uint64_t elapsed_ns);
+/* Count the next stale block if the budget allows: 1 counted, 0 nothing. */
+int scanner_step(Manager *m);
+/* Rescan(): every online block is counted at the next steps, whatever the
+ * budget. */
+void scanner_force_all(Manager *m);
+
+/* ---- watch.c ---- */
+/* The tick's readings: meminfo, PSI, every node, overcommit, kernel-zone
+ * free pages. A failed meminfo read is remembered (fail closed). */
+void watch_read_all(Manager *m);
+/* Start the fast pressure watch and the PSI trigger. */
+int watch_start(Manager *m);
+void watch_stop(Manager *m);

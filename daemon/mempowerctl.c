@@ -20,6 +20,7 @@
 #define EXIT_USAGE       2
 #define EXIT_NOT_RUNNING 3 /* LSB: program is not running */
 #define EXIT_NOPERM      4 /* LSB: user had insufficient privilege */
+#define EXIT_PARTIAL     64 /* online-all: some blocks onlined, not all (as chmem) */
 
 static bool arg_json;
 static bool arg_all;
@@ -37,7 +38,9 @@ static void help(void)
                "  pause        Stop evacuating and offlining (pressure still onlines)\n"
                "  resume       Undo pause\n"
                "  rescan       Count every memory block again now\n"
-               "  online-all   Bring every offline block online (as online_movable)\n"
+               "  online-all   Bring every offline block online: mempowerd's own into the\n"
+               "               zone they came from, others' as online_movable; exits\n"
+               "               64 when some could not be onlined\n"
                "  reload       Reread the configuration; a broken one is reported and\n"
                "               the previous one stays\n"
                "\n"
@@ -553,18 +556,24 @@ static int verb_reload(sd_bus *bus)
 static int verb_online_all(sd_bus *bus)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        uint32_t n = 0;
+        uint32_t n = 0, failed = 0;
         int r;
 
         r = call_simple(bus, "OnlineAll", "online every block", &reply);
         if (r != EXIT_SUCCESS)
                 return r;
-        r = sd_bus_message_read(reply, "u", &n);
+        r = sd_bus_message_read(reply, "uu", &n, &failed);
         if (r < 0) {
                 fprintf(stderr, "Failed to parse the OnlineAll() reply: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         printf("%" PRIu32 " block%s onlined\n", n, n == 1 ? "" : "s");
+        if (failed > 0) {
+                /* partial success, as chmem(8) reports it */
+                fprintf(stderr, "%" PRIu32 " block%s could not be onlined (see mempowerd's log)\n",
+                        failed, failed == 1 ? "" : "s");
+                return EXIT_PARTIAL;
+        }
         return EXIT_SUCCESS;
 }
 

@@ -21,10 +21,26 @@ typedef struct Args {
         const char *config;
         const char *sysfs;
         const char *procfs;
+        const char *state_dir;
         bool dry_run;
         bool once;
         bool json;
+        bool give_back;
 } Args;
+
+/* Where the state file goes: --state-dir, $RUNTIME_DIRECTORY (systemd's
+ * RuntimeDirectory=), or the compiled-in default. */
+static const char *state_dir_of(const Args *a)
+{
+        const char *e = getenv("RUNTIME_DIRECTORY");
+
+        if (a->state_dir)
+                return a->state_dir;
+        /* RuntimeDirectory= lists one directory per name, ":"-separated */
+        if (e && *e && !strchr(e, ':'))
+                return e;
+        return MEMPOWERD_STATE_DIR;
+}
 
 static void help(void)
 {
@@ -40,18 +56,26 @@ static void help(void)
                "                         %s and %s/*.conf\n"
                "  -n --dry-run           Decide and log, but never change anything in the\n"
                "                         kernel (overrides DryRun= in the configuration)\n"
-               "     --once              Count every block once, print a report and exit\n"
+               "     --once              Count every block once, print what mempowerd would\n"
+               "                         do with each from here, and exit\n"
                "     --json              With --once: print the report as JSON\n"
+               "     --give-back         Online the blocks an earlier mempowerd took offline\n"
+               "                         (its state file) and exit; under ExecStopPost=,\n"
+               "                         not when systemd is about to restart the service\n"
+               "     --state-dir=PATH    Keep the state file in PATH instead of\n"
+               "                         $RUNTIME_DIRECTORY or %s\n"
                "     --log-level=LEVEL   debug, info (default), notice, warning or err\n"
                "     --sysfs-root=PATH   Read sysfs from PATH instead of /sys (for tests;\n"
                "                         also $%s)\n"
                "     --procfs-root=PATH  Read procfs from PATH instead of /proc (for tests;\n"
                "                         also $%s)\n"
                "\n"
-               "Exit status: 0 on success, 1 on a runtime failure, 2 on bad options,\n"
-               "78 when the configuration is invalid.\n"
+               "Exit status: 0 on success, 1 on a runtime failure (--give-back: a block\n"
+               "could not be onlined), 2 on bad options, 78 when the configuration is\n"
+               "invalid (the blocks an earlier instance took offline are given back first).\n"
                "See mempowerd(8) and mempowerd.conf(5).\n",
-               CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, ROOTS_ENV_SYSFS, ROOTS_ENV_PROCFS);
+               CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, MEMPOWERD_STATE_DIR, ROOTS_ENV_SYSFS,
+               ROOTS_ENV_PROCFS);
 }
 
 static int parse_level(const char *s)
@@ -73,7 +97,16 @@ static int parse_level(const char *s)
 /* Returns 1 to go on, 0 to exit successfully, or an exit code < 0 negated. */
 static int parse_args(int argc, char *argv[], Args *a)
 {
-        enum { ARG_VERSION = 0x100, ARG_ONCE, ARG_JSON, ARG_SYSFS, ARG_PROCFS, ARG_LOG_LEVEL };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ONCE,
+                ARG_JSON,
+                ARG_SYSFS,
+                ARG_PROCFS,
+                ARG_LOG_LEVEL,
+                ARG_GIVE_BACK,
+                ARG_STATE_DIR,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -84,6 +117,8 @@ static int parse_args(int argc, char *argv[], Args *a)
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS },
                 { "procfs-root", required_argument, NULL, ARG_PROCFS },
+                { "give-back", no_argument, NULL, ARG_GIVE_BACK },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 {},
         };
         int c, level;
@@ -122,6 +157,16 @@ static int parse_args(int argc, char *argv[], Args *a)
                 case ARG_PROCFS:
                         a->procfs = optarg;
                         break;
+                case ARG_GIVE_BACK:
+                        a->give_back = true;
+                        break;
+                case ARG_STATE_DIR:
+                        if (!*optarg || optarg[0] != '/') {
+                                log_error("--state-dir needs an absolute path");
+                                return -EXIT_USAGE;
+                        }
+                        a->state_dir = optarg;
+                        break;
                 default:
                         fprintf(stderr, "Try 'mempowerd --help'.\n");
                         return -EXIT_USAGE;
@@ -135,7 +180,49 @@ static int parse_args(int argc, char *argv[], Args *a)
                 log_error("--json only goes with --once");
                 return -EXIT_USAGE;
         }
+        if (a->once && a->give_back) {
+                log_error("--once and --give-back do not go together");
+                return -EXIT_USAGE;
+        }
         return 1;
+}
+
+/* Under ExecStopPost=, systemd says how the service ended. With
+ * Restart=on-failure and RestartPreventExitStatus=78 as shipped, it starts
+ * mempowerd again after any failure but a bad configuration: the next
+ * instance then finds its blocks in the state file. Whatever this guesses
+ * wrong (a start limit hit, Restart= changed, a failed stop) leaves the
+ * unit failed, and OnFailure= runs --give-back once more, unconditionally. */
+static bool restart_expected(void)
+{
+        const char *result = getenv("SERVICE_RESULT"), *code = getenv("EXIT_CODE"),
+                   *status = getenv("EXIT_STATUS");
+
+        if (!result || strcmp(result, "success") == 0)
+                return false;
+        if (code && strcmp(code, "exited") == 0 && status && strcmp(status, "78") == 0)
+                return false;
+        return getenv("MONITOR_SERVICE_RESULT") == NULL; /* an OnFailure= unit: never */
+}
+
+/* Online every block the state file lists, with m->config as it is. */
+static int give_back(Manager *m, const Args *a)
+{
+        int r, left;
+
+        r = manager_open(m, a->sysfs, a->procfs, state_dir_of(a));
+        if (r < 0)
+                return r;
+        left = manager_give_back_now(m);
+        if (left < 0)
+                return left;
+        if (left > 0) {
+                if (m->config.keep_offline_on_exit)
+                        log_info("%d blocks stay offline (KeepOfflineOnExit=yes)", left);
+                else
+                        return log_error_errno(-EIO, "%d blocks could not be onlined", left);
+        }
+        return 0;
 }
 
 int main(int argc, char *argv[])
@@ -150,10 +237,8 @@ int main(int argc, char *argv[])
                 return -r;
 
         r = manager_new(&m);
-        if (r < 0) {
-                log_error_errno(r, "Out of memory");
+        if (r < 0)
                 return EXIT_FAILURE;
-        }
         m->force_dry_run = a.dry_run;
         if (a.config) {
                 m->config_path = strdup(a.config);
@@ -168,18 +253,52 @@ int main(int argc, char *argv[])
                 config_error_format(&err, msg, sizeof(msg));
                 log_error("%s", msg);
                 ret = EXIT_CONFIG;
+                /* systemd will not restart us: nobody would watch the blocks
+                 * an earlier instance took offline. Give them back, with the
+                 * compiled-in defaults. */
+                if (!a.once) {
+                        config_free(&m->config);
+                        config_init(&m->config);
+                        m->state_create = false;
+                        if (give_back(m, &a) < 0)
+                                log_error("Some blocks mempowerd took offline stay offline");
+                }
                 goto out;
         }
 
-        r = manager_open(m, a.sysfs, a.procfs);
+        if (a.give_back) {
+                if (restart_expected()) {
+                        log_info("systemd restarts mempowerd after this stop (%s): the blocks it "
+                                 "took offline are left to the next instance",
+                                 getenv("SERVICE_RESULT"));
+                        ret = EXIT_SUCCESS;
+                        goto out;
+                }
+                ret = give_back(m, &a) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                goto out;
+        }
+
+        m->state_create = !a.once;
+        r = manager_open(m, a.sysfs, a.procfs, state_dir_of(&a));
+        if (r < 0)
+                goto out;
+        r = manager_open_scanner(m);
         if (r < 0)
                 goto out;
 
         if (a.once) {
-                r = manager_count_all(m);
+                Report rep;
+
+                r = scanner_count_all(m);
                 if (r < 0)
                         log_warning("Some blocks could not be counted; they show no usage.");
-                r = a.json ? report_json(m, stdout) : report_text(m, stdout);
+                r = report_prepare(m, &rep);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to prepare the report: %m");
+                        goto out;
+                }
+                r = a.json ? report_json(m, &rep, stdout) : report_text(m, &rep, stdout);
+                report_done(&rep);
                 if (fflush(stdout) != 0 || r < 0) {
                         log_error("Failed to write the report");
                         goto out;

@@ -20,7 +20,8 @@ void metrics_sample_take(const Manager *m, MetricsSample *ret)
 
         s.block_size_bytes = m->table.block_size_bytes;
         for (size_t i = 0; i < m->table.n; i++) {
-                switch (m->table.blocks[i].state) {
+                /* the kernel's states: a dry run's model is not offline */
+                switch (m->table.blocks[i].track.modelled ? BLOCK_ONLINE : m->table.blocks[i].state) {
                 case BLOCK_OFFLINE:
                         s.blocks_offline++;
                         break;

@@ -36,8 +36,10 @@ typedef struct Config {
         IndexSet exclude_blocks;           /* ExcludeBlocks: never offlined ("0-7,12") */
         IndexSet destination_nodes;        /* DestinationNodes: empty = every node with memory */
         unsigned max_evacuations_per_tick; /* MaxEvacuationsPerTick: blocks emptied per tick */
-        bool online_hot_added;   /* OnlineHotAdded: online newly hot-added blocks (movable) */
-        bool online_all_on_exit; /* OnlineAllOnExit: online every offline block on shutdown */
+        bool online_hot_added;     /* OnlineHotAdded: online newly hot-added blocks (movable) */
+        bool offline_kernel_zones; /* OfflineKernelZones: ZONE_NORMAL blocks are targets too */
+        bool online_others;        /* OnlineOthers: under pressure, online blocks others offlined */
+        bool keep_offline_on_exit; /* KeepOfflineOnExit: do not give blocks back when exiting */
 
         /* [Offline] */
         uint64_t offline_timeout_usec; /* TimeoutSec: a single offline write is killed after this */

@@ -8,7 +8,7 @@
 static const char *const action_names[_HANDSHAKE_ACTION_MAX] = {
         [HANDSHAKE_NOTE] = "note",
         [HANDSHAKE_DROP] = "drop",
-        [HANDSHAKE_EVACUATE] = "evacuate",
+        [HANDSHAKE_FREED] = "freed",
 };
 
 static const char *const drop_names[_HANDSHAKE_DROP_MAX] = {
@@ -19,6 +19,7 @@ static const char *const drop_names[_HANDSHAKE_DROP_MAX] = {
         [HANDSHAKE_DROP_HUGETLB] = "hugetlb",
         [HANDSHAKE_DROP_EMPTY] = "empty-again",
         [HANDSHAKE_DROP_REPLACED] = "replaced",
+        [HANDSHAKE_DROP_REFUSED] = "refused",
 };
 
 const char *handshake_action_to_string(HandshakeAction a)
@@ -37,7 +38,7 @@ const char *handshake_drop_to_string(HandshakeDrop d)
 
 static void slot_init(HandshakeSlot *s)
 {
-        *s = (HandshakeSlot){ .last_free = HANDSHAKE_FREE_UNKNOWN };
+        *s = (HandshakeSlot){ .low_free = HANDSHAKE_FREE_UNKNOWN };
 }
 
 int handshake_init(Handshake *h, size_t n_nodes)
@@ -88,24 +89,29 @@ static HandshakeSlot *slot_of(const Handshake *h, int node)
  * handshake may note. */
 static bool usage_is_first_use(const PageUsage *u)
 {
-        return u->movable > 0 && u->unmovable == 0 && u->hugetlb == 0;
+        return u->movable > 0 && u->unmovable == 0 && u->hugetlb == 0 && u->unknown == 0;
 }
 
 /* Better first-use candidate: fewer movable pages, then the higher index. */
-static bool candidate_better(const HandshakeBlock *a, const HandshakeBlock *b)
+static bool candidate_better(const MemBlock *a, const MemBlock *b)
 {
         if (a->usage.movable != b->usage.movable)
                 return a->usage.movable < b->usage.movable;
         return a->index > b->index;
 }
 
-static HandshakeDrop noted_drop_reason(const HandshakeBlock *b)
+static bool eligible(const HandshakeInput *in, const MemBlock *b)
+{
+        return b->usage_valid && in->eligible(b, in->userdata);
+}
+
+static HandshakeDrop noted_drop_reason(const HandshakeInput *in, const MemBlock *b)
 {
         if (!b)
                 return HANDSHAKE_DROP_VANISHED;
-        if (!b->eligible)
+        if (!eligible(in, b))
                 return HANDSHAKE_DROP_INELIGIBLE;
-        if (b->usage.unmovable > 0)
+        if (b->usage.unmovable > 0 || b->usage.unknown > 0)
                 return HANDSHAKE_DROP_UNMOVABLE;
         if (b->usage.hugetlb > 0)
                 return HANDSHAKE_DROP_HUGETLB;
@@ -117,6 +123,10 @@ static HandshakeDrop noted_drop_reason(const HandshakeBlock *b)
 static void emit(HandshakeEvent *ev, size_t *n, HandshakeAction a, size_t node, uint32_t block,
                  HandshakeDrop reason)
 {
+        if (!ev) {
+                (*n)++;
+                return;
+        }
         ev[(*n)++] = (HandshakeEvent){
                 .action = a,
                 .node = (int)node,
@@ -125,12 +135,21 @@ static void emit(HandshakeEvent *ev, size_t *n, HandshakeAction a, size_t node, 
         };
 }
 
+static void slot_note(HandshakeSlot *s, uint32_t block, uint64_t now_free)
+{
+        s->noted = true;
+        s->block = block;
+        s->freed = false;
+        s->low_free = now_free;
+}
+
 int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_events,
                    size_t ret_size)
 {
+        uint64_t rise = in->rise_pages > 0 ? in->rise_pages : 1;
         size_t n = 0;
 
-        if (ret_size < handshake_max_events(h))
+        if (ret_events && ret_size < handshake_max_events(h))
                 return -ENOBUFS;
 
         for (size_t i = 0; i < h->n_slots; i++) {
@@ -142,14 +161,14 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
          * best first use. A noted block seen on another node than the one
          * it was noted on is not found (it is dropped as vanished). */
         for (size_t i = 0; i < in->n_blocks; i++) {
-                const HandshakeBlock *b = &in->blocks[i];
+                const MemBlock *b = &in->blocks[i];
                 HandshakeSlot *s = slot_of(h, b->node);
 
                 if (!s)
                         continue;
                 if (s->noted && s->block == b->index)
                         s->seen = b;
-                if (b->eligible && b->was_empty && usage_is_first_use(&b->usage) &&
+                if (b->was_empty && usage_is_first_use(&b->usage) && eligible(in, b) &&
                     (!s->candidate || candidate_better(b, s->candidate)))
                         s->candidate = b;
         }
@@ -158,45 +177,46 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
                 HandshakeSlot *s = &h->slots[node];
                 uint64_t now_free = node < in->n_nodes && in->node_free ? in->node_free[node]
                                                                          : HANDSHAKE_FREE_UNKNOWN;
-                bool rose = now_free != HANDSHAKE_FREE_UNKNOWN &&
-                            s->last_free != HANDSHAKE_FREE_UNKNOWN && now_free > s->last_free;
-
-                if (now_free != HANDSHAKE_FREE_UNKNOWN)
-                        s->last_free = now_free;
+                bool known = now_free != HANDSHAKE_FREE_UNKNOWN;
+                bool busy = in->busy_node >= 0 && (size_t)in->busy_node == node;
 
                 /* 1. Drop a note whose block no longer qualifies. */
                 if (s->noted) {
-                        HandshakeDrop reason = noted_drop_reason(s->seen);
+                        HandshakeDrop reason = noted_drop_reason(in, s->seen);
 
                         if (reason != HANDSHAKE_DROP_NONE) {
                                 emit(ret_events, &n, HANDSHAKE_DROP, node, s->block, reason);
                                 s->noted = false;
+                                s->freed = false;
                         }
                 }
 
-                /* 2. next-free: a note made at an earlier look, a rise in free
-                 * pages since the previous look, and nothing in progress. */
-                if (s->noted && rose && !s->in_progress && !in->hold) {
-                        emit(ret_events, &n, HANDSHAKE_EVACUATE, node, s->block,
-                             HANDSHAKE_DROP_NONE);
-                        s->in_progress = true;
-                        s->target = s->block;
-                        s->noted = false;
-                        continue;
+                /* 2. next-free: a rise from the lowest count since a note made
+                 * at an earlier look. Holding or busy: the count restarts. */
+                if (known) {
+                        if (in->hold || busy) {
+                                s->freed = false;
+                                s->low_free = now_free;
+                        } else if (s->low_free == HANDSHAKE_FREE_UNKNOWN || now_free < s->low_free) {
+                                s->low_free = now_free;
+                        } else if (s->noted && !s->freed && now_free - s->low_free >= rise) {
+                                s->freed = true;
+                                emit(ret_events, &n, HANDSHAKE_FREED, node, s->block,
+                                     HANDSHAKE_DROP_NONE);
+                        }
                 }
 
-                /* 3. first-use, not while work is in progress on this node. */
-                if (s->candidate && !s->in_progress &&
+                /* 3. first-use, not while an evacuation is in progress on this
+                 * node, and not over a note the next free has made ready. */
+                if (s->candidate && !busy && !s->freed &&
                     !(s->noted && s->block == s->candidate->index)) {
-                        const HandshakeBlock *c = s->candidate;
+                        const MemBlock *c = s->candidate;
 
-                        if (s->noted) {
+                        if (s->noted)
                                 emit(ret_events, &n, HANDSHAKE_DROP, node, s->block,
                                      HANDSHAKE_DROP_REPLACED);
-                        }
                         emit(ret_events, &n, HANDSHAKE_NOTE, node, c->index, HANDSHAKE_DROP_NONE);
-                        s->noted = true;
-                        s->block = c->index;
+                        slot_note(s, c->index, now_free);
                 }
         }
 
@@ -208,38 +228,39 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
         return (int)n;
 }
 
-int handshake_work_start(Handshake *h, int node, uint32_t block)
+int handshake_take(Handshake *h, int node, uint32_t *ret_block)
 {
         HandshakeSlot *s = slot_of(h, node);
 
         if (!s)
                 return -EINVAL;
-        if (s->in_progress)
-                return -EBUSY;
-        s->in_progress = true;
-        s->target = block;
-        if (s->noted && s->block == block)
-                s->noted = false;
-        return 0;
+        if (!s->noted || !s->freed)
+                return 0;
+        if (ret_block)
+                *ret_block = s->block;
+        s->noted = false;
+        s->freed = false;
+        return 1;
 }
 
-int handshake_work_done(Handshake *h, int node)
+int handshake_drop(Handshake *h, int node)
 {
         HandshakeSlot *s = slot_of(h, node);
         bool was;
 
         if (!s)
                 return -EINVAL;
-        was = s->in_progress;
-        s->in_progress = false;
+        was = s->noted;
+        s->noted = false;
+        s->freed = false;
         return was ? 1 : 0;
 }
 
-bool handshake_work_in_progress(const Handshake *h, int node)
+bool handshake_is_freed(const Handshake *h, int node)
 {
         const HandshakeSlot *s = slot_of(h, node);
 
-        return s && s->in_progress;
+        return s && s->noted && s->freed;
 }
 
 int handshake_get_noted(const Handshake *h, int node, uint32_t *ret_block)

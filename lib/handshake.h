@@ -1,47 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* The first-use / next-free handshake (docs/handshake.md), one slot per NUMA
- * node. A pure state machine: no I/O, no clock, no logging. The daemon feeds
- * it one look per tick (every block's usage and every node's free page
- * count) and gets back what happened: blocks noted, notes dropped, and
- * EVACUATE decisions.
+/* The first-use / next-free handshake, one slot per NUMA node, after the
+ * kernel RFC "mm: Add alloc-free handshake to trigger memory region
+ * compaction" (Srivatsa S. Bhat, 2013). In the kernel the allocator notes the
+ * first allocation in a region that was entirely free (compacting then would
+ * be pointless: the allocator went there because lower regions were full),
+ * and the next free, the sign that room exists below, starts the evacuation
+ * of the noted region. Here a region is a memory block and the daemon's
+ * periodic look stands for the allocator's paths.
+ *
+ * A pure state machine: no I/O, no clock, no logging, no allocation. The
+ * planner feeds it one look per tick (the block table and every node's free
+ * page count) and asks it which noted blocks the next free has made ready:
  *
  * - first-use: a block that was empty at the previous look and now holds
- *   movable pages and nothing else used (no unmovable, no hugetlb page) is
- *   noted in its node's slot, unless work is in progress on that node or the
- *   block is not eligible as a target.
- * - next-free: the node's free page count rose since the previous look while
- *   a block is noted and no work is in progress: the note becomes an
- *   EVACUATE decision and the slot is marked in progress.
+ *   movable pages and nothing else used (no unmovable, hugetlb or unknown
+ *   page) is noted in its node's slot, unless an evacuation is in progress on
+ *   that node (HandshakeInput.busy_node) or the block is not eligible as a
+ *   target.
+ * - next-free: the node's free page count rose by at least
+ *   HandshakeInput.rise_pages above its lowest reading since the note while a
+ *   block is noted: the note is marked freed, and stays so until the planner
+ *   takes it (handshake_take) or drops it. A freed note waits while the one
+ *   worker is busy elsewhere; it is not lost.
  * - a noted block is dropped when it vanished, moved node, is no longer
- *   eligible (went offline, excluded, usage unknown), gained unmovable or
- *   hugetlb pages, or became empty again.
- * - handshake_work_done() ends the work in progress, whatever its outcome.
+ *   eligible (went offline, excluded, usage unknown), gained unmovable,
+ *   hugetlb or unknown pages, or became empty again.
  *
  * Decisions made here:
  *
- * - Previous emptiness is the caller's: HandshakeBlock.was_empty. The daemon
- *   holds each block's previous count anyway (it must know what changed), so
- *   the handshake keeps no per-block state and needs no per-block memory.
- * - A newer first-use replaces an older note, as in the kernel series (the
- *   alloc path sets the pending region whenever no work is pending). The
+ * - Previous emptiness is the caller's: MemBlock.was_empty. The daemon holds
+ *   each block's previous count anyway (it must know what changed), so the
+ *   handshake keeps no per-block state and needs no per-block memory.
+ * - A newer first-use replaces an older note that is not freed yet, as in
+ *   the kernel series (the alloc path sets the pending region whenever no
+ *   work is pending); a freed note only waits for the worker and stays. The
  *   older block has been filling since its first use, so it costs more to
  *   evacuate than the one that just started; the consolidation sweep still
  *   covers it. When several blocks of a node reach first use in the same
  *   look, the one with the fewest movable pages is noted, the highest index
  *   on ties (the same order as the sweep).
  * - Within one look, drops are applied first, then next-free, then
- *   first-use. A block noted at this look cannot be evacuated at this look:
- *   its allocation and the rise in free pages happened in the same interval
- *   in an unknown order, and the free must come after the first use to mean
+ *   first-use. A block noted at this look cannot be freed at this look: its
+ *   allocation and the rise in free pages happened in the same interval in
+ *   an unknown order, and the free must come after the first use to mean
  *   that room exists below it. It needs a rise at a later look.
- * - The free-count baseline is updated at every look, in progress or not, so
- *   a rise caused by our own evacuation (pages leaving the node) is not
- *   mistaken for a free once the work ends. A node whose free count is
- *   unknown at a look (HANDSHAKE_FREE_UNKNOWN) keeps its previous baseline.
- * - HandshakeInput.hold (pressure, pause) still notes and drops but starts
- *   no evacuation, and consumes the rise: under pressure the daemon onlines
+ * - The rise is measured from the lowest free count seen since the note
+ *   (hysteresis): counts wander by a few pages per look as per-CPU lists
+ *   fill and drain, and a rise of one page is not a free. While the node is
+ *   busy (our own evacuation moves pages off it) or the look holds, the
+ *   lowest count restarts from the current one, so our own evacuation and
+ *   memory onlined under pressure are never mistaken for a free. A node whose
+ *   free count is unknown at a look (HANDSHAKE_FREE_UNKNOWN) keeps its state.
+ * - HandshakeInput.hold (pressure, pause) still notes and drops but marks
+ *   nothing freed and clears what was: under pressure the daemon onlines
  *   blocks, and the free pages that brings are not a "free" signal.
  * - Slots are allocated once (handshake_init / handshake_set_nodes), so a
  *   look never allocates. Blocks and counts of nodes beyond the slots are
@@ -52,36 +65,27 @@
 #include <stdint.h>
 
 #include "kpageflags.h"
+#include "memblock.h"
 
 #define HANDSHAKE_FREE_UNKNOWN UINT64_MAX
 
-/* A look yields at most this many events per node (a drop, then a note or an
- * evacuation). */
+/* A look yields at most this many events per node (a drop, then a note, or
+ * a drop and a freed). */
 #define HANDSHAKE_EVENTS_PER_NODE 2
 
-/* One block at one look. */
-typedef struct HandshakeBlock {
-        uint32_t index;
-        int node;
-        /* May be a target: online, usage known, not the node's lowest block,
-         * not excluded, not DMA/DMA32, not spanning zones (policy_is_target()). */
-        bool eligible;
-        /* No used page (movable + unmovable + hugetlb == 0) at the previous
-         * count of this block; false when that count is unknown. */
-        bool was_empty;
-        PageUsage usage; /* at this look */
-} HandshakeBlock;
+/* May b be a target: online, usage known, not its node's lowest block, not
+ * excluded, in an offlinable zone (the planner decides). */
+typedef bool (*HandshakeEligibleFn)(const MemBlock *b, void *userdata);
 
 typedef struct HandshakeSlot {
         bool noted;         /* a block is noted (pending) */
         uint32_t block;     /* the noted block, when noted */
-        bool in_progress;   /* work in progress on this node */
-        uint32_t target;    /* block being evacuated, when in progress */
-        uint64_t last_free; /* free pages at the previous look, or HANDSHAKE_FREE_UNKNOWN */
+        bool freed;         /* the node freed memory since the note */
+        uint64_t low_free;  /* lowest free count since the note, or HANDSHAKE_FREE_UNKNOWN */
 
         /* Scratch of one look, meaningless between looks. */
-        const HandshakeBlock *seen;      /* the noted block's observation at this look */
-        const HandshakeBlock *candidate; /* best first use at this look */
+        const MemBlock *seen;      /* the noted block at this look */
+        const MemBlock *candidate; /* best first use at this look */
 } HandshakeSlot;
 
 typedef struct Handshake {
@@ -90,21 +94,24 @@ typedef struct Handshake {
 } Handshake;
 
 typedef struct HandshakeInput {
-        const HandshakeBlock *blocks; /* every block the daemon knows, any order */
+        /* Every block the daemon knows, any order: index, node, usage (at this
+         * look), usage_valid and was_empty (no used page at the count before;
+         * false when that count is unknown) are read. */
+        const MemBlock *blocks;
         size_t n_blocks;
+        HandshakeEligibleFn eligible;
+        void *userdata;
         const uint64_t *node_free; /* free pages by node id; HANDSHAKE_FREE_UNKNOWN = not read */
         size_t n_nodes;
-        bool hold; /* note and drop, but start no evacuation */
+        bool hold;           /* note and drop, but mark nothing freed */
+        int busy_node;       /* an evacuation is in progress on this node, -1 none */
+        uint64_t rise_pages; /* the smallest rise that counts as a free (at least 1) */
 } HandshakeInput;
 
 typedef enum HandshakeAction {
-        HANDSHAKE_NOTE,     /* block noted (first use) */
-        HANDSHAKE_DROP,     /* note dropped, see reason */
-        /* Start evacuating block; the slot is now in progress. The handshake
-         * knows neither the reserve nor back-off: the daemon checks
-         * policy_check_offlinable() and policy_can_spare_block() first, and
-         * when it does not act, calls handshake_work_done() at once. */
-        HANDSHAKE_EVACUATE,
+        HANDSHAKE_NOTE,  /* block noted (first use) */
+        HANDSHAKE_DROP,  /* note dropped, see reason */
+        HANDSHAKE_FREED, /* next free: the noted block may be evacuated (handshake_take) */
         _HANDSHAKE_ACTION_MAX,
         _HANDSHAKE_ACTION_INVALID = -22,
 } HandshakeAction;
@@ -113,10 +120,11 @@ typedef enum HandshakeDrop {
         HANDSHAKE_DROP_NONE,       /* not a drop */
         HANDSHAKE_DROP_VANISHED,   /* no longer in the table, or now on another node */
         HANDSHAKE_DROP_INELIGIBLE, /* offline, excluded, usage unknown, ... */
-        HANDSHAKE_DROP_UNMOVABLE,  /* gained unmovable pages */
+        HANDSHAKE_DROP_UNMOVABLE,  /* gained unmovable or unknown pages */
         HANDSHAKE_DROP_HUGETLB,    /* gained hugetlb pages */
         HANDSHAKE_DROP_EMPTY,      /* became empty again */
         HANDSHAKE_DROP_REPLACED,   /* a newer first use on the same node */
+        HANDSHAKE_DROP_REFUSED,    /* the planner would not evacuate it (handshake_drop) */
         _HANDSHAKE_DROP_MAX,
         _HANDSHAKE_DROP_INVALID = -22,
 } HandshakeDrop;
@@ -146,21 +154,20 @@ static inline size_t handshake_max_events(const Handshake *h)
 
 /* Take one look. Writes the events into ret_events, in node order, and
  * returns how many, or -ENOBUFS when ret_size < handshake_max_events() (h
- * untouched). */
+ * untouched). ret_events NULL: events are only counted. */
 int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_events,
                    size_t ret_size);
 
-/* Work started outside the handshake (the consolidation sweep) on block of
- * node: marks the node in progress, so first uses there are not noted. A
- * note of that same block is cleared; a note of another block is kept.
- * -EINVAL for a node without a slot, -EBUSY when work is already in
- * progress there. */
-int handshake_work_start(Handshake *h, int node, uint32_t block);
-/* The evacuation on node ended, whatever its outcome. Returns 1 when work
- * was in progress, 0 when not, -EINVAL for a node without a slot. */
-int handshake_work_done(Handshake *h, int node);
-
-bool handshake_work_in_progress(const Handshake *h, int node);
-/* The noted block of node: 1 and *ret_block when one is noted, 0 when none,
+/* The noted block of node, when it is noted and freed: 1 and *ret_block,
+ * and the note is consumed (the evacuation starts). 0 when there is none,
  * -EINVAL for a node without a slot. */
+int handshake_take(Handshake *h, int node, uint32_t *ret_block);
+/* Drop node's note (the planner found its block not to qualify). 1 when a
+ * note was dropped, 0 when none, -EINVAL for a node without a slot. */
+int handshake_drop(Handshake *h, int node);
+
+/* The noted block of node: 1 and *ret_block when one is noted (freed or
+ * not), 0 when none, -EINVAL for a node without a slot. */
 int handshake_get_noted(const Handshake *h, int node, uint32_t *ret_block);
+/* Is node's note freed (ready for handshake_take)? */
+bool handshake_is_freed(const Handshake *h, int node);

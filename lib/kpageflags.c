@@ -33,12 +33,17 @@
  *     COMPOUND_TAIL|THP) on 6.1; since the folio conversion a tail reports
  *     its folio's flags (LRU, ...) too. THP covers any large rmappable
  *     folio, not only PMD-sized ones.
- *  6. flags == 0: in ZONE_MOVABLE -> FREE; in a kernel zone -> UNMOVABLE.
+ *  6. flags == 0: in ZONE_MOVABLE -> FREE; in a kernel zone -> UNKNOWN.
  *     Free pages on the per-CPU lists read 0, not BUDDY. In ZONE_MOVABLE
  *     nothing else reads 0 for long (a page between allocation and its first
  *     mapping does, for microseconds). In kernel zones vmalloc pages, kernel
- *     stacks and other raw page allocations read 0 too, and we cannot tell
- *     them apart: they are called unmovable, which blocks offlining.
+ *     stacks and other raw page allocations read 0 too, and so does memory
+ *     whose struct pages the kernel has not initialised yet (deferred
+ *     struct-page init: gigabytes on some machines). No flag tells them
+ *     apart, so they get a class of their own: never free, never offlinable,
+ *     and reconciled per zone against /proc/zoneinfo by the caller (present
+ *     minus managed pages are not the allocator's; nr_free_pages minus the
+ *     BUDDY count are per-CPU free pages).
  *  7. any other non-zero word: in ZONE_MOVABLE -> MOVABLE (only movable
  *     allocations live there, e.g. a page-cache page transiently off the LRU
  *     while it is migrated or sits in a per-CPU LRU-add batch); in a kernel
@@ -51,16 +56,15 @@
  *
  * Error bounds
  * ------------
- *  - Kernel zones, rule 6: free pages on per-CPU lists are counted as
- *    unmovable. The error is bounded by the sum of the "count:" lines under
- *    "pagesets" of that zone in /proc/zoneinfo, for the zone and so for any
- *    block in it. It is not small: the per-CPU high mark scales with the
- *    zone (4623 + 5046 pages, 38 MiB, in ZONE_NORMAL of a 2-CPU 24 GiB host
- *    on 6.18). A caller wanting a tighter figure can subtract it per zone.
- *  - Kernel zones: memory whose struct pages are not initialised yet
- *    (deferred init) and, on some machines, PCI holes read 0 as well and so
- *    count as unmovable. Block state comes from sysfs; accuracy checks belong
- *    on a machine where all memory is initialised.
+ *  - Kernel zones, rule 6: UNKNOWN holds free pages on per-CPU lists (at
+ *    most the sum of the "count:" lines under "pagesets" of the zone in
+ *    /proc/zoneinfo: 4623 + 5046 pages, 38 MiB, in ZONE_NORMAL of a 2-CPU
+ *    24 GiB host on 6.18), memory not handed to the allocator yet (present
+ *    minus managed in /proc/zoneinfo: 19 GiB of that host's 21 GiB Normal
+ *    zone), and kernel memory that carries no flag. UNMOVABLE no longer
+ *    includes any of it.
+ *  - PCI holes read 0 on some machines as well (UNKNOWN there); block
+ *    state comes from sysfs.
  *  - MOVABLE counts pages the kernel *can* migrate in principle; pinned pages
  *    (DMA, io_uring fixed buffers) still read LRU/ANON. In kernel zones a
  *    driver page inserted into user space (vm_insert_page) reads MMAP without
@@ -124,7 +128,7 @@ PageClass kpf_classify(uint64_t flags, KpfZoneKind zone)
         if (flags & W_MOVABLE)
                 return PAGE_MOVABLE;
         if (flags == 0)
-                return zone == KPF_ZONE_MOVABLE ? PAGE_FREE : PAGE_UNMOVABLE;
+                return zone == KPF_ZONE_MOVABLE ? PAGE_FREE : PAGE_UNKNOWN;
         return zone == KPF_ZONE_MOVABLE ? PAGE_MOVABLE : PAGE_UNMOVABLE;
 }
 
@@ -132,7 +136,7 @@ const char *page_class_to_string(PageClass c)
 {
         static const char *const names[_PAGE_CLASS_MAX] = {
             [PAGE_FREE] = "free",       [PAGE_MOVABLE] = "movable", [PAGE_UNMOVABLE] = "unmovable",
-            [PAGE_HUGETLB] = "hugetlb", [PAGE_NOPAGE] = "nopage",
+            [PAGE_HUGETLB] = "hugetlb", [PAGE_NOPAGE] = "nopage",  [PAGE_UNKNOWN] = "unknown",
         };
 
         if (c < 0 || c >= _PAGE_CLASS_MAX)
@@ -144,16 +148,19 @@ const char *page_class_to_string(PageClass c)
  * The fast path. Index bits, highest priority first:
  *   5 NOPAGE, 4 BUDDY, 3 HUGE, 2 any unmovable bit, 1 any movable bit,
  *   0 word != 0.
- * An entry is the increment of a packed accumulator: 16 bits each for free
- * (bits 0-15), movable (16-31), unmovable (32-47) and hugetlb (48-63).
- * NOPAGE adds nothing and is recovered as the remainder.
+ * An entry is the increment of a packed accumulator: 12 bits each for free
+ * (bits 0-11), movable (12-23), unmovable (24-35), hugetlb (36-47) and
+ * unknown (48-59). NOPAGE adds nothing and is recovered as the remainder.
  */
-#define INC_FREE      (UINT64_C(1) << 0)
-#define INC_MOVABLE   (UINT64_C(1) << 16)
-#define INC_UNMOVABLE (UINT64_C(1) << 32)
-#define INC_HUGETLB   (UINT64_C(1) << 48)
+#define LANE_BITS     12
+#define LANE_MASK     ((UINT64_C(1) << LANE_BITS) - 1)
+#define INC_FREE      (UINT64_C(1) << (0 * LANE_BITS))
+#define INC_MOVABLE   (UINT64_C(1) << (1 * LANE_BITS))
+#define INC_UNMOVABLE (UINT64_C(1) << (2 * LANE_BITS))
+#define INC_HUGETLB   (UINT64_C(1) << (3 * LANE_BITS))
+#define INC_UNKNOWN   (UINT64_C(1) << (4 * LANE_BITS))
 #define INC_NOPAGE    UINT64_C(0)
-#define PACKED_MAX    0xffffu /* words per packed run */
+#define PACKED_MAX    ((size_t)LANE_MASK) /* words per packed run */
 
 /* Rules 1-7 on the index bits; zero/other are the zone-dependent rules 6/7. */
 #define LUT_ENTRY(i, zero, other)                                                                  \
@@ -172,7 +179,7 @@ const char *page_class_to_string(PageClass c)
 #define LUT64(z, o) LUT16(0, z, o), LUT16(16, z, o), LUT16(32, z, o), LUT16(48, z, o)
 
 static const uint64_t lut[2][64] = {
-    [KPF_ZONE_KERNEL] = {LUT64(INC_UNMOVABLE, INC_UNMOVABLE)},
+    [KPF_ZONE_KERNEL] = {LUT64(INC_UNKNOWN, INC_UNMOVABLE)},
     [KPF_ZONE_MOVABLE] = {LUT64(INC_FREE, INC_MOVABLE)},
 };
 
@@ -205,7 +212,7 @@ static void count_words(const uint64_t *restrict w, size_t n, const uint64_t *re
         while (n > 0) {
                 size_t m = n < PACKED_MAX ? n : PACKED_MAX;
                 uint64_t p0 = 0, p1 = 0;
-                uint64_t fr, mv, um, ht;
+                uint64_t fr, mv, um, ht, uk;
                 size_t i = 0;
 
                 /* Two accumulators so consecutive adds do not wait on each
@@ -227,15 +234,19 @@ static void count_words(const uint64_t *restrict w, size_t n, const uint64_t *re
                 for (; i < m; i++)
                         p0 += table[word_index(w[i])];
 
-                fr = (p0 & 0xffff) + (p1 & 0xffff);
-                mv = (p0 >> 16 & 0xffff) + (p1 >> 16 & 0xffff);
-                um = (p0 >> 32 & 0xffff) + (p1 >> 32 & 0xffff);
-                ht = (p0 >> 48) + (p1 >> 48);
+#define LANE(p, k) ((p) >> ((k)*LANE_BITS) & LANE_MASK)
+                fr = LANE(p0, 0) + LANE(p1, 0);
+                mv = LANE(p0, 1) + LANE(p1, 1);
+                um = LANE(p0, 2) + LANE(p1, 2);
+                ht = LANE(p0, 3) + LANE(p1, 3);
+                uk = LANE(p0, 4) + LANE(p1, 4);
+#undef LANE
                 acc->free += fr;
                 acc->movable += mv;
                 acc->unmovable += um;
                 acc->hugetlb += ht;
-                acc->nopage += m - (fr + mv + um + ht);
+                acc->unknown += uk;
+                acc->nopage += m - (fr + mv + um + ht + uk);
                 w += m;
                 n -= m;
         }

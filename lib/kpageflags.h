@@ -42,6 +42,7 @@ typedef enum PageClass {
         PAGE_UNMOVABLE, /* slab, page tables, reserved, other kernel memory */
         PAGE_HUGETLB,   /* hugetlbfs page, in use or in the pool */
         PAGE_NOPAGE,    /* no struct page: hole, offline section */
+        PAGE_UNKNOWN,   /* a zero word in a kernel zone: free, uninitialised or kernel memory */
         _PAGE_CLASS_MAX,
         _PAGE_CLASS_INVALID = -22,
 } PageClass;
@@ -52,11 +53,13 @@ typedef struct PageUsage {
         uint64_t unmovable;
         uint64_t hugetlb;
         uint64_t nopage;
+        uint64_t unknown; /* kernel zones only: words that read 0 (see kpageflags.c) */
 } PageUsage;
 
 /* How a zero flag word is read: in ZONE_MOVABLE nothing but user memory and
  * free pages can live, so 0 is a free page on a per-CPU list; in kernel zones
- * it may also be vmalloc or a kernel stack. */
+ * it may also be vmalloc, a kernel stack, or memory the kernel has not
+ * initialised yet: PAGE_UNKNOWN, reconciled per zone with /proc/zoneinfo. */
 typedef enum KpfZoneKind {
         KPF_ZONE_KERNEL,
         KPF_ZONE_MOVABLE,
@@ -83,19 +86,21 @@ int kpf_count_range(int fd, uint64_t start_pfn, uint64_t count, KpfZoneKind zone
 /* Cheap probe of a range believed empty: read one flag word every stride
  * PFNs (the first PFN of each stride-aligned chunk; start_pfn itself when the
  * range holds no aligned PFN). Returns the number of probed pages that are
- * used (movable, unmovable or hugetlb; free and no-page do not count):
+ * used (movable, unmovable, hugetlb or unknown; free and no-page do not count):
  * 0 = still looks empty. -errno on a failed read, -EINVAL for stride 0 or a
  * bad zone. A statistical pre-filter, not a proof of empty. */
 int kpf_probe_range(int fd, uint64_t start_pfn, uint64_t count, uint64_t stride, KpfZoneKind zone);
 
+/* Pages that are not known to be free or absent: an unknown page may be in
+ * use, so a block holding one is not empty. */
 static inline uint64_t page_usage_used(const PageUsage *u)
 {
-        return u->movable + u->unmovable + u->hugetlb;
+        return u->movable + u->unmovable + u->hugetlb + u->unknown;
 }
 
 static inline uint64_t page_usage_total(const PageUsage *u)
 {
-        return u->free + u->movable + u->unmovable + u->hugetlb + u->nopage;
+        return u->free + u->movable + u->unmovable + u->hugetlb + u->nopage + u->unknown;
 }
 
 /* Add one page of class c. Returns false (acc untouched) when c is no class. */
@@ -117,6 +122,9 @@ static inline bool page_usage_count(PageUsage *acc, PageClass c)
         case PAGE_NOPAGE:
                 acc->nopage++;
                 return true;
+        case PAGE_UNKNOWN:
+                acc->unknown++;
+                return true;
         default:
                 return false;
         }
@@ -125,7 +133,7 @@ static inline bool page_usage_count(PageUsage *acc, PageClass c)
 static inline bool page_usage_equal(const PageUsage *a, const PageUsage *b)
 {
         return a->free == b->free && a->movable == b->movable && a->unmovable == b->unmovable &&
-               a->hugetlb == b->hugetlb && a->nopage == b->nopage;
+               a->hugetlb == b->hugetlb && a->nopage == b->nopage && a->unknown == b->unknown;
 }
 
 static inline void page_usage_add(PageUsage *acc, const PageUsage *u)
@@ -135,4 +143,5 @@ static inline void page_usage_add(PageUsage *acc, const PageUsage *u)
         acc->unmovable += u->unmovable;
         acc->hugetlb += u->hugetlb;
         acc->nopage += u->nopage;
+        acc->unknown += u->unknown;
 }

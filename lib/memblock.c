@@ -377,9 +377,44 @@ int blocktable_load(int memdir_fd, BlockTable *ret, uint32_t *ret_bad_index)
         return 0;
 }
 
+/* What of old survives in fresh, a new reading of the same block. */
+static void memblock_carry(MemBlock *fresh, const MemBlock *old)
+{
+        if (old->state == fresh->state && old->zones == fresh->zones && old->node == fresh->node) {
+                bool removable = fresh->removable;
+
+                *fresh = *old;
+                fresh->removable = removable;
+                return;
+        }
+        fresh->track = old->track;
+}
+
+int blocktable_update(BlockTable *t, const MemBlock *fresh)
+{
+        MemBlock b = *fresh, *old = blocktable_find(t, fresh->index);
+
+        if (old) {
+                memblock_carry(&b, old);
+                *old = b;
+                return 0;
+        }
+        return blocktable_insert(t, &b);
+}
+
+void blocktable_carry(BlockTable *fresh, const BlockTable *old)
+{
+        for (size_t i = 0; i < fresh->n; i++) {
+                const MemBlock *ob = blocktable_find(old, fresh->blocks[i].index);
+
+                if (ob)
+                        memblock_carry(&fresh->blocks[i], ob);
+        }
+}
+
 int blocktable_refresh(BlockTable *t, int memdir_fd, uint32_t index, bool *ret_removed)
 {
-        MemBlock b, *old;
+        MemBlock b;
         int r;
 
         r = memblock_read(memdir_fd, index, t->pages_per_block, &b);
@@ -393,12 +428,7 @@ int blocktable_refresh(BlockTable *t, int memdir_fd, uint32_t index, bool *ret_r
                 return r;
         if (ret_removed)
                 *ret_removed = false;
-        old = blocktable_find(t, index);
-        if (old && old->state == b.state && old->zones == b.zones && old->node == b.node) {
-                old->removable = b.removable;
-                return 0;
-        }
-        return blocktable_insert(t, &b);
+        return blocktable_update(t, &b);
 }
 
 int memblock_write_state(int memdir_fd, uint32_t index, const char *word, BlockState *ret_now)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "kpageflags.h"
 
 typedef enum BlockState {
@@ -31,6 +32,22 @@ enum {
         ZONE_OTHER_BIT = 1u << 5, /* a name this code does not know */
 };
 
+/* What the daemon remembers of a block beyond what sysfs shows. Kept when
+ * the block is read again (blocktable_update, blocktable_carry), whatever
+ * changed. */
+typedef struct BlockTrack {
+        Backoff backoff;            /* after a failed evacuation */
+        uint64_t online_retry_usec; /* an online failed: other blocks first until then */
+        bool owned;          /* offline because mempowerd took it offline (or kept it
+                              * offline after a hot-add): it gives it back */
+        unsigned origin_zones; /* owned: the zone it was online in (ZONE_*_BIT), 0 unknown */
+        bool modelled;       /* dry run: offline in the model only, online in the kernel */
+        uint64_t model_free;    /* modelled: free pages it took from its node */
+        uint64_t model_movable; /* modelled: movable pages it put on model_dest */
+        int model_dest;         /* modelled: their node, -1 its own */
+        bool rescan;         /* Rescan(): count it now, whatever the budget */
+} BlockTrack;
+
 typedef struct MemBlock {
         uint32_t index;
         uint64_t start_pfn;
@@ -46,6 +63,8 @@ typedef struct MemBlock {
         uint64_t node_free_at_scan; /* node free pages when last counted */
         bool was_empty;       /* the count before the last one found no used page */
         bool stale;           /* due for a count this tick */
+
+        BlockTrack track;
 } MemBlock;
 
 typedef struct BlockTable {
@@ -85,9 +104,16 @@ int memblock_read(int memdir_fd, uint32_t index, uint64_t pages_per_block, MemBl
 int blocktable_load(int memdir_fd, BlockTable *ret, uint32_t *ret_bad_index);
 
 /* Reread one block (after a uevent): updated in place, inserted when new,
- * removed when gone (returns 0 then, and ret_removed is set). Usage is kept
- * when the block's state did not change, invalidated otherwise. */
+ * removed when gone (returns 0 then, and ret_removed is set). As
+ * blocktable_update. */
 int blocktable_refresh(BlockTable *t, int memdir_fd, uint32_t index, bool *ret_removed);
+/* Put a block just read (memblock_read) into the table: inserted when new;
+ * otherwise its usage is kept when state, zones and node are unchanged and
+ * invalidated when not, and its track is kept either way. -ENOMEM. */
+int blocktable_update(BlockTable *t, const MemBlock *fresh);
+/* After a full reread into fresh: what old knew of each block that is still
+ * there, as blocktable_update would keep it. */
+void blocktable_carry(BlockTable *fresh, const BlockTable *old);
 
 MemBlock *blocktable_find(const BlockTable *t, uint32_t index);
 int blocktable_insert(BlockTable *t, const MemBlock *b); /* replaces same index */

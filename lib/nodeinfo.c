@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,19 @@ int meminfo_parse(const char *text, MemInfo *ret)
                 m.available_kb = m.free_kb;
         else if (r < 0)
                 return r;
+        m.commit_valid = false;
+        m.commit_limit_kb = m.committed_as_kb = m.swap_total_kb = 0;
+        r = find_kb(text, NULL, "CommitLimit", &m.commit_limit_kb);
+        if (r == 0)
+                r = find_kb(text, NULL, "Committed_AS", &m.committed_as_kb);
+        if (r == 0)
+                r = find_kb(text, NULL, "SwapTotal", &m.swap_total_kb);
+        if (r == 0)
+                m.commit_valid = true;
+        else if (r != -ENODATA)
+                return r;
+        else
+                m.commit_limit_kb = m.committed_as_kb = m.swap_total_kb = 0;
         *ret = m;
         return 0;
 }
@@ -169,14 +183,15 @@ int psi_parse(const char *text, Psi *ret)
         return 0;
 }
 
-#define TEXT_MAX (64 * 1024)
+/* /proc/meminfo is about 1.5 KiB, a node's meminfo 1.2 KiB: room to grow. */
+#define TEXT_STACK (16 * 1024)
 
 int meminfo_read(int procfs_fd, MemInfo *ret)
 {
-        _cleanup_free_ char *text = NULL;
+        char text[TEXT_STACK];
         int r;
 
-        r = file_read_all_at(procfs_fd, "meminfo", TEXT_MAX, &text, NULL);
+        r = attr_read_at(procfs_fd, "meminfo", text, sizeof(text));
         if (r < 0)
                 return r;
         return meminfo_parse(text, ret);
@@ -184,14 +199,13 @@ int meminfo_read(int procfs_fd, MemInfo *ret)
 
 int node_meminfo_read(int sysfs_fd, int node, NodeMemInfo *ret)
 {
-        _cleanup_free_ char *text = NULL;
-        char path[128];
+        char text[TEXT_STACK], path[128];
         int r;
 
         if (node < 0)
                 return -EINVAL;
         snprintf(path, sizeof(path), ROOTS_NODE_DIR "/node%d/meminfo", node);
-        r = file_read_all_at(sysfs_fd, path, TEXT_MAX, &text, NULL);
+        r = attr_read_at(sysfs_fd, path, text, sizeof(text));
         if (r < 0)
                 return r;
         return node_meminfo_parse(text, node, ret);
@@ -199,10 +213,10 @@ int node_meminfo_read(int sysfs_fd, int node, NodeMemInfo *ret)
 
 int psi_read(int procfs_fd, Psi *ret)
 {
-        _cleanup_free_ char *text = NULL;
+        char text[1024];
         int r;
 
-        r = file_read_all_at(procfs_fd, "pressure/memory", 4096, &text, NULL);
+        r = attr_read_at(procfs_fd, "pressure/memory", text, sizeof(text));
         if (r < 0)
                 /* psi=0 on the command line: the file exists, reads fail EOPNOTSUPP */
                 return r == -EOPNOTSUPP ? -ENOENT : r;
@@ -239,4 +253,182 @@ int nodes_with_memory(int sysfs_fd, IndexSet *ret)
                 return r;
         r = indexset_parse(buf, 4095, ret);
         return r < 0 ? -EBADMSG : r;
+}
+
+bool zone_name_is_kernel(const char *name)
+{
+        return strcmp(name, "DMA") == 0 || strcmp(name, "DMA32") == 0 || strcmp(name, "Normal") == 0;
+}
+
+/* The next whitespace-separated word of [*p, end) into buf; false at the end
+ * of the line or when it does not fit. */
+static bool next_word(const char **p, const char *end, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        while (*p < end && (**p == ' ' || **p == '\t' || **p == ','))
+                (*p)++;
+        if (*p >= end)
+                return false;
+        while (*p < end && **p != ' ' && **p != '\t' && **p != ',') {
+                if (n + 1 >= size)
+                        return false;
+                buf[n++] = *(*p)++;
+        }
+        buf[n] = '\0';
+        return n > 0;
+}
+
+int buddyinfo_parse(const char *text, uint64_t *ret_kernel_free, uint64_t *ret_other_free)
+{
+        uint64_t kernel = 0, other = 0;
+        const char *line = text;
+        bool any = false;
+
+        while (line && *line) {
+                const char *eol = strchr(line, '\n');
+                const char *end = eol ? eol : line + strlen(line), *p = line;
+                char w[32], zone[32];
+                uint64_t sum = 0, count;
+                unsigned order = 0;
+
+                /* "Node" N "," "zone" NAME counts... */
+                if (!next_word(&p, end, w, sizeof(w)) || strcmp(w, "Node") != 0 ||
+                    !next_word(&p, end, w, sizeof(w)) || parse_u64(w, 10, &count) < 0 ||
+                    !next_word(&p, end, w, sizeof(w)) || strcmp(w, "zone") != 0 ||
+                    !next_word(&p, end, zone, sizeof(zone)))
+                        return -EBADMSG;
+                while (next_word(&p, end, w, sizeof(w))) {
+                        if (order >= 64 || parse_u64(w, 10, &count) < 0 ||
+                            count > (UINT64_MAX >> order) / 2)
+                                return -EBADMSG;
+                        sum = u64_add_sat(sum, count << order);
+                        order++;
+                }
+                if (order == 0)
+                        return -EBADMSG;
+                if (zone_name_is_kernel(zone))
+                        kernel = u64_add_sat(kernel, sum);
+                else
+                        other = u64_add_sat(other, sum);
+                any = true;
+                line = eol ? eol + 1 : NULL;
+        }
+        if (!any)
+                return -EBADMSG;
+        *ret_kernel_free = kernel;
+        if (ret_other_free)
+                *ret_other_free = other;
+        return 0;
+}
+
+/* "  KEY VALUE" at the start of a zoneinfo line (after blanks). */
+static bool zone_field(const char *p, const char *end, const char *key, uint64_t *ret)
+{
+        char w[64];
+
+        if (!next_word(&p, end, w, sizeof(w)) || strcmp(w, key) != 0 ||
+            !next_word(&p, end, w, sizeof(w)))
+                return false;
+        return parse_u64(w, 10, ret) >= 0;
+}
+
+int zoneinfo_parse(const char *text, ZoneInfo *ret, size_t size)
+{
+        const char *line = text;
+        ZoneInfo cur = { 0 };
+        bool have = false;
+        size_t n = 0;
+
+        for (;;) {
+                const char *eol = line ? strchr(line, '\n') : NULL;
+                const char *end = !line ? NULL : eol ? eol : line + strlen(line);
+                const char *p = line;
+                char w[32];
+                uint64_t v;
+
+                if (!line || !*line || strncmp(line, "Node ", 5) == 0) {
+                        if (have) {
+                                if (n < size)
+                                        ret[n] = cur;
+                                n++;
+                        }
+                        if (!line || !*line)
+                                break;
+                        /* "Node 0, zone   Normal" */
+                        cur = (ZoneInfo){ 0 };
+                        if (!next_word(&p, end, w, sizeof(w)) || !next_word(&p, end, w, sizeof(w)) ||
+                            parse_u64(w, 10, &v) < 0 || v > 4095 ||
+                            !next_word(&p, end, w, sizeof(w)) || strcmp(w, "zone") != 0 ||
+                            !next_word(&p, end, cur.name, sizeof(cur.name)))
+                                return -EBADMSG;
+                        cur.node = (int)v;
+                        have = true;
+                } else if (have) {
+                        if (zone_field(p, end, "present", &v))
+                                cur.present = v;
+                        else if (zone_field(p, end, "managed", &v))
+                                cur.managed = v;
+                        else if (zone_field(p, end, "nr_free_pages", &v))
+                                cur.free = v;
+                        else if (zone_field(p, end, "count:", &v))
+                                cur.pcp = u64_add_sat(cur.pcp, v);
+                }
+                line = eol ? eol + 1 : NULL;
+        }
+        if (n == 0)
+                return -EBADMSG;
+        return (int)u64_min(n, INT_MAX);
+}
+
+int overcommit_read(int procfs_fd, OvercommitSettings *ret)
+{
+        uint64_t mode, ratio, kbytes;
+        int r;
+
+        r = attr_read_u64_at(procfs_fd, "sys/vm/overcommit_memory", 10, &mode);
+        if (r < 0)
+                return r;
+        r = attr_read_u64_at(procfs_fd, "sys/vm/overcommit_ratio", 10, &ratio);
+        if (r < 0)
+                return r;
+        r = attr_read_u64_at(procfs_fd, "sys/vm/overcommit_kbytes", 10, &kbytes);
+        if (r < 0)
+                return r;
+        if (mode > 2 || ratio > UINT32_MAX)
+                return -EBADMSG;
+        *ret = (OvercommitSettings){ .mode = (int)mode, .ratio = (unsigned)ratio, .kbytes = kbytes };
+        return 0;
+}
+
+int buddyinfo_read(int procfs_fd, uint64_t *ret_kernel_free, uint64_t *ret_other_free)
+{
+        char text[TEXT_STACK];
+        int r;
+
+        r = attr_read_at(procfs_fd, "buddyinfo", text, sizeof(text));
+        if (r < 0)
+                return r;
+        return buddyinfo_parse(text, ret_kernel_free, ret_other_free);
+}
+
+int zoneinfo_read(int procfs_fd, ZoneInfo *ret, size_t size)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = file_read_all_at(procfs_fd, "zoneinfo", 64 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        return zoneinfo_parse(text, ret, size);
+}
+
+int boot_id_read(int procfs_fd, char *buf, size_t size)
+{
+        int r;
+
+        r = attr_read_at(procfs_fd, "sys/kernel/random/boot_id", buf, size);
+        if (r < 0)
+                return r;
+        return r == 36 ? 0 : -EBADMSG;
 }

@@ -67,3 +67,15 @@ static inline uint64_t u64_max(uint64_t a, uint64_t b)
 {
         return a > b ? a : b;
 }
+
+/* a + b, saturating at UINT64_MAX. */
+static inline uint64_t u64_add_sat(uint64_t a, uint64_t b)
+{
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* a - b, or 0 when b > a. */
+static inline uint64_t u64_sub_sat(uint64_t a, uint64_t b)
+{
+        return a > b ? a - b : 0;
+}

@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static bool class_used(PageClass c)
 {
-        return c == PAGE_MOVABLE || c == PAGE_UNMOVABLE || c == PAGE_HUGETLB;
+        return c == PAGE_MOVABLE || c == PAGE_UNMOVABLE || c == PAGE_HUGETLB || c == PAGE_UNKNOWN;
 }
 
 static void check_zone(const uint64_t *w, size_t n, KpfZoneKind zone, const uint8_t *tail,
@@ -98,9 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
                 FUZZ_ASSERT(k >= 0 && k < _PAGE_CLASS_MAX && page_class_to_string(k));
                 FUZZ_ASSERT(m >= 0 && m < _PAGE_CLASS_MAX && page_class_to_string(m));
-                /* The zones differ only on words no rule recognises. */
+                /* The zones differ only on words no rule recognises: a zero
+                 * word (unknown / free) and any other (unmovable / movable). */
                 if (k != m)
-                        FUZZ_ASSERT((k == PAGE_UNMOVABLE) && (m == PAGE_FREE || m == PAGE_MOVABLE));
+                        FUZZ_ASSERT(w[i] == 0 ? k == PAGE_UNKNOWN && m == PAGE_FREE
+                                              : k == PAGE_UNMOVABLE && m == PAGE_MOVABLE);
+                FUZZ_ASSERT((k == PAGE_UNKNOWN) == (w[i] == 0));
         }
         FUZZ_ASSERT(kpf_classify(0, (KpfZoneKind)2) == _PAGE_CLASS_INVALID);
 

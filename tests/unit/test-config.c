@@ -85,7 +85,9 @@ static void test_defaults(void)
         CHECK(indexset_is_empty(&c.destination_nodes));
         CHECK_EQ_INT(c.max_evacuations_per_tick, 1);
         CHECK(!c.online_hot_added);
-        CHECK(!c.online_all_on_exit);
+        CHECK(!c.offline_kernel_zones);
+        CHECK(!c.online_others);
+        CHECK(!c.keep_offline_on_exit);
         CHECK_EQ_INT(c.offline_timeout_usec, 10000000);
         CHECK_EQ_INT(c.backoff_initial_usec, 30000000);
         CHECK_EQ_INT(c.backoff_max_usec, 3600000000ULL);
@@ -126,7 +128,9 @@ static void test_full_file(void)
                                 "DestinationNodes=1,0\n"
                                 "MaxEvacuationsPerTick=64\n"
                                 "OnlineHotAdded=on\n"
-                                "OnlineAllOnExit=TRUE\n"
+                                "OfflineKernelZones=1\n"
+                                "OnlineOthers=yes\n"
+                                "KeepOfflineOnExit=TRUE\n"
                                 "[Offline]\n"
                                 "TimeoutSec=0.1\n"
                                 "BackoffInitialSec=1\n"
@@ -148,7 +152,9 @@ static void test_full_file(void)
         CHECK_EQ_STR(indexset_format(&c.destination_nodes, buf, sizeof(buf)), "0-1");
         CHECK_EQ_INT(c.max_evacuations_per_tick, 64);
         CHECK(c.online_hot_added);
-        CHECK(c.online_all_on_exit);
+        CHECK(c.offline_kernel_zones);
+        CHECK(c.online_others);
+        CHECK(c.keep_offline_on_exit);
         CHECK_EQ_INT(c.offline_timeout_usec, 100000);
         CHECK_EQ_INT(c.backoff_initial_usec, 1000000);
         CHECK_EQ_INT(c.backoff_max_usec, 604800ULL * 1000000);
@@ -302,8 +308,10 @@ static void test_errors(void)
         /* booleans */
         CHECK_ERROR("[Daemon]\nDryRun=maybe\n", -EINVAL, 2, "DryRun=maybe", "not a boolean");
         CHECK_ERROR("[Policy]\nOnlineHotAdded=2\n", -EINVAL, 2, "OnlineHotAdded", "not a boolean");
-        CHECK_ERROR("[Policy]\nOnlineAllOnExit=yess\n", -EINVAL, 2, "OnlineAllOnExit",
+        CHECK_ERROR("[Policy]\nKeepOfflineOnExit=yess\n", -EINVAL, 2, "KeepOfflineOnExit",
                     "not a boolean");
+        /* the key of 0.1.0 is gone, and says so */
+        CHECK_ERROR("[Policy]\nOnlineAllOnExit=yes\n", -EINVAL, 2, "OnlineAllOnExit", "unknown key");
 
         /* index sets */
         CHECK_ERROR("[Policy]\nExcludeBlocks=7-3\n", -EINVAL, 2, "ExcludeBlocks=7-3",
@@ -665,9 +673,12 @@ static void test_copy_equal(void)
         a.psi_some_avg10 = 11;
         CHECK(!config_equal(&a, &d));
         a.psi_some_avg10 = d.psi_some_avg10;
-        a.online_all_on_exit = true;
+        a.keep_offline_on_exit = true;
         CHECK(!config_equal(&a, &d));
-        a.online_all_on_exit = false;
+        a.keep_offline_on_exit = false;
+        a.offline_kernel_zones = true;
+        CHECK(!config_equal(&a, &d));
+        a.offline_kernel_zones = false;
         a.migrate_batch_pages++;
         CHECK(!config_equal(&a, &d));
         a.migrate_batch_pages--;
@@ -683,7 +694,7 @@ static void test_copy_equal(void)
         {
                 const char *s, *k;
 
-                CHECK_EQ_INT(config_key_count(), 18);
+                CHECK_EQ_INT(config_key_count(), 20);
                 CHECK_EQ_INT(config_key_get(0, &s, &k), 0);
                 CHECK_EQ_STR(s, "Daemon");
                 CHECK_EQ_STR(k, "TickSec");

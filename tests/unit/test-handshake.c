@@ -10,13 +10,16 @@
  * looks, as the scanner would. */
 #define N_NODES  3
 #define N_BLOCKS 8
+#define RISE     10 /* pages: the smallest rise that is a free here */
 
 typedef struct World {
         Handshake h;
-        HandshakeBlock blocks[N_BLOCKS];
+        MemBlock blocks[N_BLOCKS];
+        bool ineligible[N_BLOCKS];
         size_t n_blocks;
         uint64_t node_free[N_NODES];
         bool hold;
+        int busy_node;
         HandshakeEvent ev[N_NODES * HANDSHAKE_EVENTS_PER_NODE];
         int n_ev;
 } World;
@@ -27,24 +30,26 @@ static void world_init(World *w)
         CHECK_EQ_INT(handshake_init(&w->h, N_NODES), 0);
         for (size_t i = 0; i < N_NODES; i++)
                 w->node_free[i] = 1000;
+        w->busy_node = -1;
 }
 
-/* Block index on node, eligible, empty now and before. */
-static HandshakeBlock *world_add(World *w, uint32_t index, int node)
+/* Block index on node, eligible, counted, empty now and before. */
+static MemBlock *world_add(World *w, uint32_t index, int node)
 {
-        HandshakeBlock *b = &w->blocks[w->n_blocks++];
+        MemBlock *b = &w->blocks[w->n_blocks++];
 
-        *b = (HandshakeBlock){
+        *b = (MemBlock){
                 .index = index,
                 .node = node,
-                .eligible = true,
+                .state = BLOCK_ONLINE,
+                .usage_valid = true,
                 .was_empty = true,
                 .usage = { .free = 100 },
         };
         return b;
 }
 
-static HandshakeBlock *world_find(World *w, uint32_t index)
+static MemBlock *world_find(World *w, uint32_t index)
 {
         for (size_t i = 0; i < w->n_blocks; i++)
                 if (w->blocks[i].index == index)
@@ -52,19 +57,25 @@ static HandshakeBlock *world_find(World *w, uint32_t index)
         return NULL;
 }
 
+static void set_eligible(World *w, uint32_t index, bool yes)
+{
+        w->ineligible[world_find(w, index) - w->blocks] = !yes;
+}
+
 static void world_remove(World *w, uint32_t index)
 {
-        HandshakeBlock *b = world_find(w, index);
+        MemBlock *b = world_find(w, index);
         size_t i = (size_t)(b - w->blocks);
 
         memmove(b, b + 1, (w->n_blocks - i - 1) * sizeof(*b));
+        memmove(&w->ineligible[i], &w->ineligible[i + 1], (w->n_blocks - i - 1) * sizeof(bool));
         w->n_blocks--;
 }
 
 /* Set a block's usage at this look. */
 static void use(World *w, uint32_t index, uint64_t movable, uint64_t unmovable, uint64_t hugetlb)
 {
-        HandshakeBlock *b = world_find(w, index);
+        MemBlock *b = world_find(w, index);
 
         b->usage.movable = movable;
         b->usage.unmovable = unmovable;
@@ -72,17 +83,33 @@ static void use(World *w, uint32_t index, uint64_t movable, uint64_t unmovable, 
         b->usage.free = 100 - movable - unmovable - hugetlb;
 }
 
+static bool world_eligible(const MemBlock *b, void *userdata)
+{
+        const World *w = userdata;
+
+        return !w->ineligible[b - w->blocks];
+}
+
+static HandshakeInput world_input(World *w)
+{
+        return (HandshakeInput){
+                .blocks = w->blocks,
+                .n_blocks = w->n_blocks,
+                .eligible = world_eligible,
+                .userdata = w,
+                .node_free = w->node_free,
+                .n_nodes = N_NODES,
+                .hold = w->hold,
+                .busy_node = w->busy_node,
+                .rise_pages = RISE,
+        };
+}
+
 /* One look; afterwards was_empty follows the usage just seen, as the daemon
  * would keep it. */
 static int look(World *w)
 {
-        HandshakeInput in = {
-                .blocks = w->blocks,
-                .n_blocks = w->n_blocks,
-                .node_free = w->node_free,
-                .n_nodes = N_NODES,
-                .hold = w->hold,
-        };
+        HandshakeInput in = world_input(w);
 
         w->n_ev = handshake_look(&w->h, &in, w->ev, ELEMENTSOF(w->ev));
         for (size_t i = 0; i < w->n_blocks; i++)
@@ -101,13 +128,22 @@ static bool has_event(const World *w, HandshakeAction a, int node, uint32_t bloc
 }
 
 #define HAS_NOTE(w, node, block)  has_event(w, HANDSHAKE_NOTE, node, block, HANDSHAKE_DROP_NONE)
-#define HAS_EVAC(w, node, block)  has_event(w, HANDSHAKE_EVACUATE, node, block, HANDSHAKE_DROP_NONE)
+#define HAS_FREED(w, node, block) has_event(w, HANDSHAKE_FREED, node, block, HANDSHAKE_DROP_NONE)
 #define HAS_DROP(w, node, block, r) has_event(w, HANDSHAKE_DROP, node, block, HANDSHAKE_DROP_##r)
 
 static int64_t noted(const World *w, int node)
 {
         uint32_t b = 0;
         int r = handshake_get_noted(&w->h, node, &b);
+
+        return r == 1 ? (int64_t)b : r == 0 ? -1 : r;
+}
+
+/* Take the ready note of node: its block, -1 when none. */
+static int64_t take(World *w, int node)
+{
+        uint32_t b = 0;
+        int r = handshake_take(&w->h, node, &b);
 
         return r == 1 ? (int64_t)b : r == 0 ? -1 : r;
 }
@@ -122,9 +158,10 @@ static void test_strings(void)
         CHECK(handshake_action_to_string(_HANDSHAKE_ACTION_INVALID) == NULL);
         CHECK(handshake_drop_to_string(_HANDSHAKE_DROP_MAX) == NULL);
         CHECK(handshake_drop_to_string(-1) == NULL);
-        CHECK_EQ_STR(handshake_action_to_string(HANDSHAKE_EVACUATE), "evacuate");
+        CHECK_EQ_STR(handshake_action_to_string(HANDSHAKE_FREED), "freed");
         CHECK_EQ_STR(handshake_drop_to_string(HANDSHAKE_DROP_EMPTY), "empty-again");
         CHECK_EQ_STR(handshake_drop_to_string(HANDSHAKE_DROP_UNMOVABLE), "unmovable-pages");
+        CHECK_EQ_STR(handshake_drop_to_string(HANDSHAKE_DROP_REFUSED), "refused");
 }
 
 static void test_init_resize(void)
@@ -134,23 +171,24 @@ static void test_init_resize(void)
         CHECK_EQ_INT(handshake_init(&h, 2), 0);
         CHECK_EQ_INT(h.n_slots, 2);
         CHECK_EQ_INT(handshake_max_events(&h), 4);
-        CHECK(!handshake_work_in_progress(&h, 0));
-        CHECK(!handshake_work_in_progress(&h, 5));
-        CHECK(!handshake_work_in_progress(&h, -1));
         CHECK_EQ_INT(handshake_get_noted(&h, 1, NULL), 0);
         CHECK_EQ_INT(handshake_get_noted(&h, 2, NULL), -EINVAL);
         CHECK_EQ_INT(handshake_get_noted(&h, -1, NULL), -EINVAL);
+        CHECK_EQ_INT(handshake_take(&h, 2, NULL), -EINVAL);
+        CHECK_EQ_INT(handshake_drop(&h, -1), -EINVAL);
+        CHECK(!handshake_is_freed(&h, 0));
+        CHECK(!handshake_is_freed(&h, 7));
 
         /* Growing keeps the existing slots' state. */
-        CHECK_EQ_INT(handshake_work_start(&h, 1, 7), 0);
+        h.slots[1].noted = true;
+        h.slots[1].block = 7;
         CHECK_EQ_INT(handshake_set_nodes(&h, 5), 0);
         CHECK_EQ_INT(h.n_slots, 5);
-        CHECK(handshake_work_in_progress(&h, 1));
-        CHECK(!handshake_work_in_progress(&h, 4));
-        CHECK_EQ_INT(h.slots[4].last_free, HANDSHAKE_FREE_UNKNOWN);
+        CHECK_EQ_INT(handshake_get_noted(&h, 1, NULL), 1);
+        CHECK_EQ_INT(h.slots[4].low_free, HANDSHAKE_FREE_UNKNOWN);
         CHECK_EQ_INT(handshake_set_nodes(&h, 2), 0);
         CHECK_EQ_INT(h.n_slots, 2);
-        CHECK(handshake_work_in_progress(&h, 1));
+        CHECK_EQ_INT(handshake_get_noted(&h, 1, NULL), 1);
         CHECK_EQ_INT(handshake_set_nodes(&h, 0), 0);
         CHECK_EQ_INT(h.n_slots, 0);
         CHECK(h.slots == NULL);
@@ -160,7 +198,7 @@ static void test_init_resize(void)
 }
 
 /* The plain cycle: empty block gets movable pages → noted; node free rises
- * → EVACUATE, in progress; work done → idle. */
+ * by RISE → freed; the planner takes it. */
 static void test_cycle(void)
 {
         World w;
@@ -178,31 +216,34 @@ static void test_cycle(void)
         CHECK(HAS_NOTE(&w, 0, 11));
         CHECK_EQ_INT(noted(&w, 0), 11);
         CHECK_EQ_INT(w.ev[0].reason, HANDSHAKE_DROP_NONE);
+        CHECK_EQ_INT(take(&w, 0), -1); /* not freed yet */
 
-        /* No free since: free count unchanged, then falling. */
+        /* No free since: unchanged, then falling. */
         CHECK_EQ_INT(look(&w), 0);
         w.node_free[0] = 950;
         use(&w, 11, 50, 0, 0);
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), 11);
 
-        /* A free of one page is a free. */
-        w.node_free[0] = 951;
+        /* Hysteresis: a rise short of RISE from the lowest count is not a
+         * free, however it comes (here in two steps of 5 and 4). */
+        w.node_free[0] = 955;
+        CHECK_EQ_INT(look(&w), 0);
+        w.node_free[0] = 959;
+        CHECK_EQ_INT(look(&w), 0);
+        CHECK(!handshake_is_freed(&w.h, 0));
+        /* 950 + 10: the two small rises add up. */
+        w.node_free[0] = 960;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 11));
-        CHECK(handshake_work_in_progress(&w.h, 0));
-        CHECK_EQ_INT(w.h.slots[0].target, 11);
-        CHECK_EQ_INT(noted(&w, 0), -1);
+        CHECK(HAS_FREED(&w, 0, 11));
+        CHECK(handshake_is_freed(&w.h, 0));
 
-        /* More frees while in progress: nothing more. */
+        /* Freed stays until taken; more frees add nothing. */
         w.node_free[0] = 990;
         CHECK_EQ_INT(look(&w), 0);
-
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
-        CHECK(!handshake_work_in_progress(&w.h, 0));
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 0);
-        CHECK_EQ_INT(handshake_work_done(&w.h, 3), -EINVAL);
-        CHECK_EQ_INT(handshake_work_done(&w.h, -1), -EINVAL);
+        CHECK_EQ_INT(take(&w, 0), 11);
+        CHECK_EQ_INT(noted(&w, 0), -1);
+        CHECK_EQ_INT(take(&w, 0), -1);
 
         /* Nothing noted: a free does nothing. */
         w.node_free[0] = 999;
@@ -211,17 +252,20 @@ static void test_cycle(void)
 }
 
 /* What a first use must be: eligible, empty before, movable now, nothing
- * unmovable or hugetlb. */
+ * unmovable, unknown or hugetlb. */
 static void test_first_use_conditions(void)
 {
         World w;
 
         world_init(&w);
-        world_add(&w, 1, 0)->eligible = false;
+        world_add(&w, 1, 0);
+        set_eligible(&w, 1, false);
         world_add(&w, 2, 0);
         world_add(&w, 3, 0);
         world_add(&w, 4, 0);
         world_add(&w, 5, 0);
+        world_add(&w, 6, 0);
+        world_add(&w, 7, 0)->usage_valid = false;
         CHECK_EQ_INT(look(&w), 0);
 
         use(&w, 1, 10, 0, 0); /* not eligible */
@@ -229,6 +273,9 @@ static void test_first_use_conditions(void)
         use(&w, 3, 10, 0, 1); /* one hugetlb page */
         use(&w, 4, 0, 1, 0);  /* unmovable only */
         use(&w, 5, 0, 0, 0);  /* still empty */
+        use(&w, 6, 10, 0, 0);
+        world_find(&w, 6)->usage.unknown = 1; /* a page that read 0 in a kernel zone */
+        use(&w, 7, 10, 0, 0); /* not counted */
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), -1);
 
@@ -245,9 +292,9 @@ static void test_first_use_conditions(void)
         handshake_free(&w.h);
 }
 
-/* Race: a first use while work is in progress on the node is not noted,
- * and stays unnoted once the work ends (it is no first use any more). */
-static void test_first_use_while_in_progress(void)
+/* Race: a first use while an evacuation is in progress on the node is not
+ * noted, and stays unnoted once it ends (it is no first use any more). */
+static void test_first_use_while_busy(void)
 {
         World w;
 
@@ -257,21 +304,22 @@ static void test_first_use_while_in_progress(void)
         world_add(&w, 20, 1);
         CHECK_EQ_INT(look(&w), 0);
 
-        CHECK_EQ_INT(handshake_work_start(&w.h, 0, 99), 0);
+        w.busy_node = 0;
         use(&w, 11, 5, 0, 0);
         use(&w, 20, 5, 0, 0);
         CHECK_EQ_INT(look(&w), 1);
         CHECK(HAS_NOTE(&w, 1, 20)); /* node 1 is not busy */
         CHECK_EQ_INT(noted(&w, 0), -1);
 
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
+        w.busy_node = -1;
         w.node_free[0] = 2000;
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), -1);
         handshake_free(&w.h);
 }
 
-/* Race: a free on one node does not trigger another node's slot. */
+/* Race: a free on one node does not free another node's note; a freed note
+ * waits for the planner while another node is busy. */
 static void test_free_other_node(void)
 {
         World w;
@@ -292,20 +340,26 @@ static void test_free_other_node(void)
         CHECK_EQ_INT(look(&w), 0);
         w.node_free[1] = 5000;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 1, 20));
-        CHECK(!handshake_work_in_progress(&w.h, 0));
+        CHECK(HAS_FREED(&w, 1, 20));
+        CHECK(!handshake_is_freed(&w.h, 0));
         CHECK_EQ_INT(noted(&w, 0), 10);
 
-        /* Node 1 busy does not stop node 0. */
+        /* The worker busy on node 2 keeps neither node from being freed, and
+         * the freed notes stay through further looks. */
+        w.busy_node = 2;
         w.node_free[0] = 5000;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
-        CHECK_EQ_INT(w.ev[0].node, 0);
+        CHECK(HAS_FREED(&w, 0, 10));
+        CHECK_EQ_INT(look(&w), 0);
+        CHECK(handshake_is_freed(&w.h, 0));
+        CHECK(handshake_is_freed(&w.h, 1));
+        CHECK_EQ_INT(take(&w, 1), 20);
+        CHECK_EQ_INT(take(&w, 0), 10);
         handshake_free(&w.h);
 }
 
-/* A note made at this look is not evacuated at this same look, even when
- * free pages rose in the same interval. */
+/* A note made at this look is not freed at this same look, even when free
+ * pages rose in the same interval. */
 static void test_note_and_free_same_look(void)
 {
         World w;
@@ -318,67 +372,79 @@ static void test_note_and_free_same_look(void)
         w.node_free[0] = 1500;
         CHECK_EQ_INT(look(&w), 1);
         CHECK(HAS_NOTE(&w, 0, 10));
-        CHECK(!handshake_work_in_progress(&w.h, 0));
+        CHECK(!handshake_is_freed(&w.h, 0));
 
         CHECK_EQ_INT(look(&w), 0); /* no rise since */
-        w.node_free[0] = 1501;
+        w.node_free[0] = 1500 + RISE;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
+        CHECK(HAS_FREED(&w, 0, 10));
         handshake_free(&w.h);
 }
 
 /* Drops of a noted block, each reason; a drop takes precedence over a free
- * at the same look. */
+ * at the same look. Freed notes drop the same way. */
 static void test_drops(void)
 {
         static const struct {
                 HandshakeDrop reason;
-                uint64_t movable, unmovable, hugetlb;
-                bool ineligible, vanish, move_node;
+                uint64_t movable, unmovable, hugetlb, unknown;
+                bool ineligible, vanish, move_node, uncounted;
         } cases[] = {
-                { HANDSHAKE_DROP_EMPTY, 0, 0, 0, false, false, false },
-                { HANDSHAKE_DROP_UNMOVABLE, 5, 1, 0, false, false, false },
-                { HANDSHAKE_DROP_UNMOVABLE, 0, 3, 0, false, false, false },
-                { HANDSHAKE_DROP_HUGETLB, 5, 0, 2, false, false, false },
-                { HANDSHAKE_DROP_INELIGIBLE, 5, 0, 0, true, false, false },
-                { HANDSHAKE_DROP_VANISHED, 5, 0, 0, false, true, false },
-                { HANDSHAKE_DROP_VANISHED, 5, 0, 0, false, false, true },
+                { HANDSHAKE_DROP_EMPTY, 0, 0, 0, 0, false, false, false, false },
+                { HANDSHAKE_DROP_UNMOVABLE, 5, 1, 0, 0, false, false, false, false },
+                { HANDSHAKE_DROP_UNMOVABLE, 0, 3, 0, 0, false, false, false, false },
+                { HANDSHAKE_DROP_UNMOVABLE, 5, 0, 0, 1, false, false, false, false },
+                { HANDSHAKE_DROP_HUGETLB, 5, 0, 2, 0, false, false, false, false },
+                { HANDSHAKE_DROP_INELIGIBLE, 5, 0, 0, 0, true, false, false, false },
+                { HANDSHAKE_DROP_INELIGIBLE, 5, 0, 0, 0, false, false, false, true },
+                { HANDSHAKE_DROP_VANISHED, 5, 0, 0, 0, false, true, false, false },
+                { HANDSHAKE_DROP_VANISHED, 5, 0, 0, 0, false, false, true, false },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                World w;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                for (int freed = 0; freed < 2; freed++) {
+                        World w;
 
-                world_init(&w);
-                world_add(&w, 10, 0);
-                world_add(&w, 11, 0);
-                CHECK_EQ_INT(look(&w), 0);
-                use(&w, 10, 5, 0, 0);
-                CHECK_EQ_INT(look(&w), 1);
-                CHECK_EQ_INT(noted(&w, 0), 10);
+                        world_init(&w);
+                        world_add(&w, 10, 0);
+                        world_add(&w, 11, 0);
+                        CHECK_EQ_INT(look(&w), 0);
+                        use(&w, 10, 5, 0, 0);
+                        CHECK_EQ_INT(look(&w), 1);
+                        CHECK_EQ_INT(noted(&w, 0), 10);
+                        if (freed) {
+                                w.node_free[0] += RISE;
+                                CHECK_EQ_INT(look(&w), 1);
+                                CHECK(handshake_is_freed(&w.h, 0));
+                        }
 
-                /* The change, and a free at the same look. */
-                use(&w, 10, cases[i].movable, cases[i].unmovable, cases[i].hugetlb);
-                if (cases[i].ineligible)
-                        world_find(&w, 10)->eligible = false;
-                if (cases[i].vanish)
-                        world_remove(&w, 10);
-                if (cases[i].move_node)
-                        world_find(&w, 10)->node = 1;
-                w.node_free[0] = 2000;
-                CHECK_EQ_INT(look(&w), 1);
-                CHECK(has_event(&w, HANDSHAKE_DROP, 0, 10, cases[i].reason));
-                CHECK_EQ_INT(noted(&w, 0), -1);
-                CHECK(!handshake_work_in_progress(&w.h, 0));
+                        /* The change, and a free at the same look. */
+                        use(&w, 10, cases[i].movable, cases[i].unmovable, cases[i].hugetlb);
+                        world_find(&w, 10)->usage.unknown = cases[i].unknown;
+                        if (cases[i].ineligible)
+                                set_eligible(&w, 10, false);
+                        if (cases[i].uncounted)
+                                world_find(&w, 10)->usage_valid = false;
+                        if (cases[i].vanish)
+                                world_remove(&w, 10);
+                        if (cases[i].move_node)
+                                world_find(&w, 10)->node = 1;
+                        w.node_free[0] = 2000;
+                        CHECK_EQ_INT(look(&w), 1);
+                        CHECK(has_event(&w, HANDSHAKE_DROP, 0, 10, cases[i].reason));
+                        CHECK_EQ_INT(noted(&w, 0), -1);
+                        CHECK(!handshake_is_freed(&w.h, 0));
 
-                /* A later free finds nothing to do. */
-                w.node_free[0] = 3000;
-                CHECK_EQ_INT(look(&w), 0);
-                handshake_free(&w.h);
-        }
+                        /* A later free finds nothing to do. */
+                        w.node_free[0] = 3000;
+                        CHECK_EQ_INT(look(&w), 0);
+                        handshake_free(&w.h);
+                }
 }
 
-/* A newer first use replaces the note; in one look, the candidate with the
- * fewest movable pages wins, the highest index on ties. */
+/* A newer first use replaces a note that is not freed; in one look, the
+ * candidate with the fewest movable pages wins, the highest index on ties.
+ * A freed note is not replaced. */
 static void test_replace_and_ties(void)
 {
         World w;
@@ -409,6 +475,7 @@ static void test_replace_and_ties(void)
         world_init(&w);
         world_add(&w, 10, 0);
         world_add(&w, 11, 0);
+        world_add(&w, 12, 0);
         CHECK_EQ_INT(look(&w), 0);
         use(&w, 10, 5, 0, 0);
         CHECK_EQ_INT(look(&w), 1);
@@ -424,57 +491,22 @@ static void test_replace_and_ties(void)
         world_find(&w, 11)->was_empty = true;
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), 11);
+
+        /* Freed: a new first use waits (it is not noted). */
+        w.node_free[0] += RISE;
+        CHECK_EQ_INT(look(&w), 1);
+        CHECK(handshake_is_freed(&w.h, 0));
+        use(&w, 12, 1, 0, 0);
+        CHECK_EQ_INT(look(&w), 0);
+        CHECK_EQ_INT(noted(&w, 0), 11);
+        CHECK_EQ_INT(take(&w, 0), 11);
         handshake_free(&w.h);
 }
 
-/* Race: the evacuation target itself goes empty (as it should), while in
- * progress: nothing happens; used again after the work ended, it is a fresh
- * first use. */
-static void test_target_goes_empty(void)
-{
-        World w;
-
-        world_init(&w);
-        world_add(&w, 10, 0);
-        CHECK_EQ_INT(look(&w), 0);
-        use(&w, 10, 5, 0, 0);
-        CHECK_EQ_INT(look(&w), 1);
-        w.node_free[0] = 1100;
-        CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
-
-        use(&w, 10, 0, 0, 0);
-        w.node_free[0] = 1105;
-        CHECK_EQ_INT(look(&w), 0);
-        /* Used again while still in progress (the offline has not run yet):
-         * not noted. */
-        use(&w, 10, 3, 0, 0);
-        CHECK_EQ_INT(look(&w), 0);
-        use(&w, 10, 0, 0, 0);
-        CHECK_EQ_INT(look(&w), 0);
-
-        /* The offline failed, the block stayed online and empty. */
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
-        CHECK_EQ_INT(look(&w), 0);
-        use(&w, 10, 4, 0, 0);
-        CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_NOTE(&w, 0, 10));
-
-        /* The offline succeeded this time: the block goes offline
-         * (ineligible, then gone from the usage) and nothing is left. */
-        w.node_free[0] = 1200;
-        CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
-        world_find(&w, 10)->eligible = false;
-        use(&w, 10, 0, 0, 0);
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
-        CHECK_EQ_INT(look(&w), 0);
-        handshake_free(&w.h);
-}
-
-/* Free counts: the baseline follows every look, in progress or not; an
- * unknown count keeps the old baseline; a node beyond the given counts is
- * unknown. */
+/* The baseline: our own evacuation (pages leave a busy node) and memory
+ * onlined under pressure (hold) are not frees; the count restarts from
+ * where it is. An unknown count keeps the state; a node beyond the given
+ * counts is unknown. */
 static void test_free_baseline(void)
 {
         World w;
@@ -486,32 +518,35 @@ static void test_free_baseline(void)
         use(&w, 10, 5, 0, 0);
         CHECK_EQ_INT(look(&w), 1);
 
-        /* Unknown, then known and above the last known value: a rise. */
+        /* Unknown, then known and RISE above the last known value: a free. */
         w.node_free[0] = HANDSHAKE_FREE_UNKNOWN;
         CHECK_EQ_INT(look(&w), 0);
-        CHECK_EQ_INT(w.h.slots[0].last_free, 1000);
-        w.node_free[0] = 1001;
+        CHECK_EQ_INT(w.h.slots[0].low_free, 1000);
+        w.node_free[0] = 1000 + RISE;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
+        CHECK(HAS_FREED(&w, 0, 10));
+        CHECK_EQ_INT(take(&w, 0), 10);
 
-        /* The rise during the work (pages leaving the node) is absorbed in
-         * the baseline: after the work, no rise, no evacuation of a new
-         * note. */
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
+        /* While busy, the rise (our evacuation moves pages off the node) is
+         * absorbed: after the work, no free. A note of another block, made
+         * before, is kept. */
         use(&w, 11, 5, 0, 0);
         CHECK_EQ_INT(look(&w), 1);
         CHECK(HAS_NOTE(&w, 0, 11));
-        CHECK_EQ_INT(handshake_work_start(&w.h, 0, 10), 0); /* sweep work elsewhere */
+        w.busy_node = 0;
         w.node_free[0] = 1500;
         CHECK_EQ_INT(look(&w), 0);
-        CHECK_EQ_INT(noted(&w, 0), 11); /* kept: another block's work */
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
+        CHECK_EQ_INT(noted(&w, 0), 11);
+        CHECK(!handshake_is_freed(&w.h, 0));
+        w.busy_node = -1;
         CHECK_EQ_INT(look(&w), 0);
         w.node_free[0] = 1400;
         CHECK_EQ_INT(look(&w), 0);
-        w.node_free[0] = 1401;
+        w.node_free[0] = 1400 + RISE - 1;
+        CHECK_EQ_INT(look(&w), 0);
+        w.node_free[0] = 1400 + RISE;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 11));
+        CHECK(HAS_FREED(&w, 0, 11));
         handshake_free(&w.h);
 
         /* The first known count is only a baseline. */
@@ -524,7 +559,7 @@ static void test_free_baseline(void)
         w.node_free[0] = 1000;
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), 10);
-        w.node_free[0] = 1010;
+        w.node_free[0] = 1000 + RISE;
         CHECK_EQ_INT(look(&w), 1);
         handshake_free(&w.h);
 
@@ -532,14 +567,10 @@ static void test_free_baseline(void)
         world_init(&w);
         world_add(&w, 20, 2);
         {
-                HandshakeInput in = {
-                        .blocks = w.blocks,
-                        .n_blocks = w.n_blocks,
-                        .node_free = w.node_free,
-                        .n_nodes = 2,
-                };
+                HandshakeInput in = world_input(&w);
                 HandshakeEvent ev[N_NODES * HANDSHAKE_EVENTS_PER_NODE];
 
+                in.n_nodes = 2;
                 CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev)), 0);
                 w.blocks[0].usage.movable = 5;
                 CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev)), 1);
@@ -547,13 +578,13 @@ static void test_free_baseline(void)
                 w.blocks[0].was_empty = false;
                 in.node_free = NULL;
                 CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev)), 0);
-                CHECK_EQ_INT(w.h.slots[2].last_free, HANDSHAKE_FREE_UNKNOWN);
+                CHECK_EQ_INT(w.h.slots[2].low_free, HANDSHAKE_FREE_UNKNOWN);
         }
         handshake_free(&w.h);
 }
 
-/* hold: notes and drops go on, no evacuation starts, and the rise seen
- * under hold is consumed. */
+/* hold: notes and drops go on, nothing is freed, a freed note is unfreed,
+ * and the rise seen under hold is consumed. */
 static void test_hold(void)
 {
         World w;
@@ -570,13 +601,17 @@ static void test_hold(void)
         w.node_free[0] = 3000; /* blocks onlined under pressure */
         CHECK_EQ_INT(look(&w), 0);
         CHECK_EQ_INT(noted(&w, 0), 10);
-        CHECK(!handshake_work_in_progress(&w.h, 0));
+        CHECK(!handshake_is_freed(&w.h, 0));
 
         w.hold = false;
         CHECK_EQ_INT(look(&w), 0);
-        w.node_free[0] = 3001;
+        w.node_free[0] = 3000 + RISE;
         CHECK_EQ_INT(look(&w), 1);
-        CHECK(HAS_EVAC(&w, 0, 10));
+        CHECK(HAS_FREED(&w, 0, 10));
+        w.hold = true;
+        CHECK_EQ_INT(look(&w), 0);
+        CHECK(!handshake_is_freed(&w.h, 0));
+        CHECK_EQ_INT(noted(&w, 0), 10);
         handshake_free(&w.h);
 }
 
@@ -597,26 +632,24 @@ static void test_unknown_nodes(void)
         handshake_free(&w.h);
 }
 
-static void test_work_start(void)
+/* The planner refuses a freed note: dropped, and the next first use may be
+ * noted. */
+static void test_drop(void)
 {
         World w;
 
         world_init(&w);
         world_add(&w, 10, 0);
+        world_add(&w, 11, 0);
         CHECK_EQ_INT(look(&w), 0);
         use(&w, 10, 5, 0, 0);
         CHECK_EQ_INT(look(&w), 1);
-
-        CHECK_EQ_INT(handshake_work_start(&w.h, N_NODES, 1), -EINVAL);
-        CHECK_EQ_INT(handshake_work_start(&w.h, -1, 1), -EINVAL);
-        /* The sweep takes the noted block itself: the note goes. */
-        CHECK_EQ_INT(handshake_work_start(&w.h, 0, 10), 0);
+        CHECK_EQ_INT(handshake_drop(&w.h, 0), 1);
+        CHECK_EQ_INT(handshake_drop(&w.h, 0), 0);
         CHECK_EQ_INT(noted(&w, 0), -1);
-        CHECK_EQ_INT(handshake_work_start(&w.h, 0, 10), -EBUSY);
-        CHECK_EQ_INT(w.h.slots[0].target, 10);
-        w.node_free[0] = 5000;
-        CHECK_EQ_INT(look(&w), 0);
-        CHECK_EQ_INT(handshake_work_done(&w.h, 0), 1);
+        use(&w, 11, 5, 0, 0);
+        CHECK_EQ_INT(look(&w), 1);
+        CHECK(HAS_NOTE(&w, 0, 11));
         handshake_free(&w.h);
 }
 
@@ -628,17 +661,13 @@ static void test_nobufs(void)
 
         world_init(&w);
         world_add(&w, 10, 0);
-        in = (HandshakeInput){
-                .blocks = w.blocks,
-                .n_blocks = w.n_blocks,
-                .node_free = w.node_free,
-                .n_nodes = N_NODES,
-        };
+        in = world_input(&w);
         CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev)), 0);
         w.blocks[0].usage.movable = 5;
         CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev) - 1), -ENOBUFS);
         CHECK_EQ_INT(noted(&w, 0), -1);
-        CHECK_EQ_INT(handshake_look(&w.h, &in, ev, ELEMENTSOF(ev)), 1);
+        /* no buffer: counted only */
+        CHECK_EQ_INT(handshake_look(&w.h, &in, NULL, 0), 1);
         CHECK_EQ_INT(noted(&w, 0), 10);
         handshake_free(&w.h);
 }
@@ -669,6 +698,10 @@ static void test_max_events(void)
                 CHECK_EQ_INT(w.ev[2 * node].node, node);
                 CHECK_EQ_INT(w.ev[2 * node + 1].node, node);
         }
+        /* a drop and a freed on every node */
+        for (int node = 0; node < N_NODES; node++)
+                w.node_free[node] += RISE;
+        CHECK_EQ_INT(look(&w), N_NODES);
         handshake_free(&w.h);
 }
 
@@ -678,16 +711,15 @@ int main(void)
         test_init_resize();
         test_cycle();
         test_first_use_conditions();
-        test_first_use_while_in_progress();
+        test_first_use_while_busy();
         test_free_other_node();
         test_note_and_free_same_look();
         test_drops();
         test_replace_and_ties();
-        test_target_goes_empty();
         test_free_baseline();
         test_hold();
         test_unknown_nodes();
-        test_work_start();
+        test_drop();
         test_nobufs();
         test_max_events();
         return test_summary("test-handshake");

@@ -55,7 +55,9 @@ static void test_classify_documented(void)
         CLASS(W_BUDDY, PAGE_FREE, PAGE_FREE);
         CLASS(W_ZERO_PAGE, PAGE_UNMOVABLE, PAGE_UNMOVABLE);
         CLASS(W_NOPAGE, PAGE_NOPAGE, PAGE_NOPAGE);
-        CLASS(0, PAGE_UNMOVABLE, PAGE_FREE);
+        /* a zero word: a per-CPU free page in ZONE_MOVABLE; in a kernel zone
+         * it may as well be uninitialised memory or vmalloc */
+        CLASS(0, PAGE_UNKNOWN, PAGE_FREE);
 }
 
 static void test_classify_bits(void)
@@ -115,6 +117,7 @@ static void test_class_strings(void)
         CHECK_EQ_STR(page_class_to_string(PAGE_UNMOVABLE), "unmovable");
         CHECK_EQ_STR(page_class_to_string(PAGE_HUGETLB), "hugetlb");
         CHECK_EQ_STR(page_class_to_string(PAGE_NOPAGE), "nopage");
+        CHECK_EQ_STR(page_class_to_string(PAGE_UNKNOWN), "unknown");
         CHECK(page_class_to_string(_PAGE_CLASS_MAX) == NULL);
         CHECK(page_class_to_string(_PAGE_CLASS_INVALID) == NULL);
 }
@@ -136,14 +139,37 @@ static PageUsage ref_count(const uint64_t *w, size_t n, KpfZoneKind zone)
                 if (!page_usage_equal(_g, _w)) {                                                   \
                         test_failures++;                                                           \
                         fprintf(stderr,                                                            \
-                                "%s:%d: usage f/m/u/h/n %" PRIu64 "/%" PRIu64 "/%" PRIu64          \
-                                "/%" PRIu64 "/%" PRIu64 ", expected %" PRIu64 "/%" PRIu64          \
-                                "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",                          \
+                                "%s:%d: usage f/m/u/h/n/k %" PRIu64 "/%" PRIu64 "/%" PRIu64        \
+                                "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 ", expected %" PRIu64          \
+                                "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",   \
                                 __FILE__, __LINE__, _g->free, _g->movable, _g->unmovable,          \
-                                _g->hugetlb, _g->nopage, _w->free, _w->movable, _w->unmovable,     \
-                                _w->hugetlb, _w->nopage);                                          \
+                                _g->hugetlb, _g->nopage, _g->unknown, _w->free, _w->movable,       \
+                                _w->unmovable, _w->hugetlb, _w->nopage, _w->unknown);              \
                 }                                                                                  \
         } while (0)
+
+/* Runs longer than a packed lane holds (4095 words), of every class. */
+static void test_long_runs(void)
+{
+        static const uint64_t kinds[] = { 0, W_BUDDY, W_THP_TAIL, KPF_BIT(KPF_SLAB), W_HUGETLB_TAIL,
+                                          W_NOPAGE };
+        size_t n = 3 * 4096 + 17;
+        uint64_t *w = malloc(n * ELEMENTSOF(kinds) * sizeof(*w));
+
+        if (!w)
+                abort();
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                for (size_t i = 0; i < n; i++)
+                        w[k * n + i] = kinds[k];
+        for (int z = 0; z < 2; z++) {
+                PageUsage got = { 0 }, want = ref_count(w, n * ELEMENTSOF(kinds), (KpfZoneKind)z);
+
+                CHECK_EQ_INT(kpf_count_words(w, n * ELEMENTSOF(kinds), (KpfZoneKind)z, &got), 0);
+                CHECK_USAGE(&got, &want);
+                CHECK_EQ_INT(z == 0 ? got.unknown : got.free, z == 0 ? n : 2 * n);
+        }
+        free(w);
+}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -294,7 +320,7 @@ static int open_fake(const char *dir, const char *name)
         return fd;
 }
 
-static const PageUsage SENTINEL = {11, 22, 33, 44, 55};
+static const PageUsage SENTINEL = {11, 22, 33, 44, 55, 66};
 
 static void test_count_range_file(const char *dir)
 {
@@ -479,12 +505,14 @@ static void test_real_kpageflags(void)
         for (int z = 0; z < 2; z++) {
                 r = kpf_count_range(fd, 0, count, (KpfZoneKind)z, buf, 64 * 1024, &u);
                 CHECK_EQ_INT(r, 0);
-                CHECK_EQ_INT(u.free + u.movable + u.unmovable + u.hugetlb + u.nopage, count);
+                CHECK_EQ_INT(page_usage_total(&u), count);
+                CHECK(z == 0 || u.unknown == 0);
                 fprintf(stderr,
                         "/proc/kpageflags PFN 0-%" PRIu64 " (%s): free %" PRIu64 " movable %" PRIu64
-                        " unmovable %" PRIu64 " hugetlb %" PRIu64 " nopage %" PRIu64 "\n",
+                        " unmovable %" PRIu64 " unknown %" PRIu64 " hugetlb %" PRIu64
+                        " nopage %" PRIu64 "\n",
                         count, z ? "as movable" : "as kernel", u.free, u.movable, u.unmovable,
-                        u.hugetlb, u.nopage);
+                        u.unknown, u.hugetlb, u.nopage);
         }
         r = kpf_probe_range(fd, 0, count, KPF_PROBE_STRIDE, K);
         CHECK(r >= 0 && (uint64_t)r <= count / KPF_PROBE_STRIDE);
@@ -497,6 +525,7 @@ static void test_real_kpageflags(void)
 
 int main(void)
 {
+        test_long_runs();
         char *dir = tmpdir_make();
 
         test_classify_documented();

@@ -85,6 +85,102 @@ static void test_psi(void)
         CHECK_EQ_INT(psi_parse("", &p), -EBADMSG);
 }
 
+/* Commit figures: optional, all three or none. */
+static void test_meminfo_commit(void)
+{
+        MemInfo m = { 0 };
+
+        CHECK_EQ_INT(meminfo_parse("MemTotal: 1000 kB\nMemFree: 500 kB\nMemAvailable: 600 kB\n"
+                                   "SwapTotal: 64 kB\nCommitLimit: 564 kB\nCommitted_AS: 400 kB\n",
+                                   &m),
+                     0);
+        CHECK(m.commit_valid);
+        CHECK_EQ_INT(m.commit_limit_kb, 564);
+        CHECK_EQ_INT(m.committed_as_kb, 400);
+        CHECK_EQ_INT(m.swap_total_kb, 64);
+        CHECK_EQ_INT(meminfo_parse(meminfo_text, &m), 0);
+        CHECK(!m.commit_valid);
+        CHECK_EQ_INT(m.commit_limit_kb, 0);
+        CHECK_EQ_INT(meminfo_parse("MemTotal: 1 kB\nMemFree: 1 kB\nCommitLimit: x kB\n", &m),
+                     -EBADMSG);
+}
+
+/* Captured from the 24 GiB development machine (6.18). */
+static const char buddyinfo_text[] =
+        "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n"
+        "Node 0, zone    DMA32      2      2      3      1      2      2      1      4      4      2    752 \n"
+        "Node 0, zone   Normal   1902   1406   1275    823    510    587    341    215    155     95    591 \n"
+        "Node 1, zone  Movable     10      0      0      0      0      0      0      0      0      0      2 \n";
+
+static void test_buddyinfo(void)
+{
+        uint64_t k = 0, o = 0;
+
+        CHECK_EQ_INT(buddyinfo_parse(buddyinfo_text, &k, &o), 0);
+        /* DMA: 256 + 512 + 3 * 1024 */
+        CHECK_EQ_INT(k, (256 + 512 + 3072) +
+                                (2 + 4 + 12 + 8 + 32 + 64 + 64 + 512 + 1024 + 1024 + 752 * 1024) +
+                                (1902 + 1406 * 2 + 1275 * 4 + 823 * 8 + 510 * 16 + 587 * 32 +
+                                 341 * 64 + 215 * 128 + 155 * 256 + 95 * 512 + 591 * 1024));
+        CHECK_EQ_INT(o, 10 + 2 * 1024);
+        CHECK_EQ_INT(buddyinfo_parse("", &k, &o), -EBADMSG);
+        CHECK_EQ_INT(buddyinfo_parse("Node 0, zone Normal\n", &k, &o), -EBADMSG);
+        CHECK_EQ_INT(buddyinfo_parse("Node 0, zone Normal 1 x\n", &k, &o), -EBADMSG);
+        CHECK_EQ_INT(buddyinfo_parse("Nod 0, zone Normal 1\n", &k, &o), -EBADMSG);
+        CHECK_EQ_INT(buddyinfo_parse("Node 0, zone Normal 18446744073709551615 1\n", &k, &o),
+                     -EBADMSG);
+        CHECK(zone_name_is_kernel("DMA32"));
+        CHECK(!zone_name_is_kernel("Movable"));
+}
+
+static const char zoneinfo_text[] = "Node 0, zone      DMA\n"
+                                    "  per-node stats\n"
+                                    "      nr_inactive_anon 107789\n"
+                                    "  pages free     3840\n"
+                                    "        spanned  4095\n"
+                                    "        present  3998\n"
+                                    "        managed  3840\n"
+                                    "      nr_free_pages 3840\n"
+                                    "  pagesets\n"
+                                    "    cpu: 0\n"
+                                    "              count: 0\n"
+                                    "Node 0, zone   Normal\n"
+                                    "  pages free     344057\n"
+                                    "        present  5505024\n"
+                                    "        managed  557056\n"
+                                    "      nr_free_pages 344057\n"
+                                    "  pagesets\n"
+                                    "    cpu: 0\n"
+                                    "              count: 4623\n"
+                                    "              high:  5000\n"
+                                    "    cpu: 1\n"
+                                    "              count: 5046\n"
+                                    "Node 1, zone  Movable\n"
+                                    "        present  262144\n"
+                                    "        managed  262144\n"
+                                    "      nr_free_pages 100\n";
+
+static void test_zoneinfo(void)
+{
+        ZoneInfo z[4];
+
+        CHECK_EQ_INT(zoneinfo_parse(zoneinfo_text, z, 4), 3);
+        CHECK_EQ_STR(z[0].name, "DMA");
+        CHECK_EQ_INT(z[0].present, 3998);
+        CHECK_EQ_INT(z[1].node, 0);
+        CHECK_EQ_STR(z[1].name, "Normal");
+        CHECK_EQ_INT(z[1].managed, 557056);
+        CHECK_EQ_INT(z[1].free, 344057);
+        CHECK_EQ_INT(z[1].pcp, 4623 + 5046);
+        CHECK_EQ_INT(z[2].node, 1);
+        CHECK_EQ_INT(z[2].free, 100);
+        /* more zones than room: counted, not stored */
+        CHECK_EQ_INT(zoneinfo_parse(zoneinfo_text, z, 1), 3);
+        CHECK_EQ_INT(zoneinfo_parse("", z, 4), -EBADMSG);
+        CHECK_EQ_INT(zoneinfo_parse("Node x, zone Normal\n", z, 4), -EBADMSG);
+        CHECK_EQ_INT(zoneinfo_parse("Node 0, zon Normal\n", z, 4), -EBADMSG);
+}
+
 static void test_readers(void)
 {
         char *root = tmpdir_make();
@@ -122,6 +218,34 @@ static void test_readers(void)
         fake_write(sys, "devices/system/node/has_memory", "zero\n");
         CHECK_EQ_INT(nodes_with_memory(sfd, &s), -EBADMSG);
 
+        {
+                OvercommitSettings oc = { 0 };
+                char id[40];
+                uint64_t k, o;
+                ZoneInfo z[4];
+
+                CHECK_EQ_INT(overcommit_read(pfd, &oc), -ENOENT);
+                fake_write(proc, "sys/vm/overcommit_memory", "2\n");
+                fake_write(proc, "sys/vm/overcommit_ratio", "80\n");
+                fake_write(proc, "sys/vm/overcommit_kbytes", "0\n");
+                CHECK_EQ_INT(overcommit_read(pfd, &oc), 0);
+                CHECK_EQ_INT(oc.mode, 2);
+                CHECK_EQ_INT(oc.ratio, 80);
+                fake_write(proc, "sys/vm/overcommit_memory", "3\n");
+                CHECK_EQ_INT(overcommit_read(pfd, &oc), -EBADMSG);
+                CHECK_EQ_INT(boot_id_read(pfd, id, sizeof(id)), -ENOENT);
+                fake_write(proc, "sys/kernel/random/boot_id", "7402e539-fa05-4caa-9a30-ed0e3c4d8de5\n");
+                CHECK_EQ_INT(boot_id_read(pfd, id, sizeof(id)), 0);
+                CHECK_EQ_STR(id, "7402e539-fa05-4caa-9a30-ed0e3c4d8de5");
+                fake_write(proc, "sys/kernel/random/boot_id", "short\n");
+                CHECK_EQ_INT(boot_id_read(pfd, id, sizeof(id)), -EBADMSG);
+                fake_write(proc, "buddyinfo", buddyinfo_text);
+                CHECK_EQ_INT(buddyinfo_read(pfd, &k, &o), 0);
+                CHECK_EQ_INT(o, 10 + 2048);
+                fake_write(proc, "zoneinfo", zoneinfo_text);
+                CHECK_EQ_INT(zoneinfo_read(pfd, z, 4), 3);
+        }
+
         close(sfd);
         close(pfd);
         tmpdir_remove(root);
@@ -130,6 +254,9 @@ static void test_readers(void)
 int main(void)
 {
         test_meminfo();
+        test_meminfo_commit();
+        test_buddyinfo();
+        test_zoneinfo();
         test_node_meminfo();
         test_psi();
         test_readers();

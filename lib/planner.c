@@ -1,0 +1,1021 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h"
+#include "util.h"
+
+/* ---- Names ---- */
+
+static const char *const verdict_names[_PLAN_VERDICT_MAX] = {
+        [VERDICT_OK] = "offline",
+        [VERDICT_EVACUATING] = "evacuating",
+        [VERDICT_OFFLINED] = "offlined",
+        [VERDICT_OFFLINE_OTHER] = "offline-other",
+        [VERDICT_GOING_OFFLINE] = "going-offline",
+        [VERDICT_EXCLUDED] = "excluded",
+        [VERDICT_NO_NODE] = "no-node",
+        [VERDICT_SPANS_ZONES] = "spans-zones",
+        [VERDICT_KERNEL_DMA_ZONE] = "kernel-dma-zone",
+        [VERDICT_KERNEL_ZONE] = "kernel-zone",
+        [VERDICT_OTHER_ZONE] = "unsupported-zone",
+        [VERDICT_LOWEST_OF_NODE] = "lowest-of-node",
+        [VERDICT_UNKNOWN_USAGE] = "unknown-usage",
+        [VERDICT_UNMOVABLE_PAGES] = "unmovable-pages",
+        [VERDICT_UNKNOWN_PAGES] = "unidentified-pages",
+        [VERDICT_HUGETLB] = "hugetlb",
+        [VERDICT_HOLES] = "holes",
+        [VERDICT_BACKOFF] = "backoff",
+        [VERDICT_PAUSED] = "paused",
+        [VERDICT_PRESSURE] = "pressure",
+        [VERDICT_QUIET] = "after-pressure",
+        [VERDICT_NO_COUNTERS] = "counters-unreadable",
+        [VERDICT_NODE_BUSY] = "node-busy",
+        [VERDICT_NODE_FLOOR] = "node-floor",
+        [VERDICT_RESERVE] = "reserve",
+        [VERDICT_COMMIT] = "commit-headroom",
+        [VERDICT_KERNEL_FLOOR] = "kernel-floor",
+        [VERDICT_KERNEL_RATIO] = "kernel-ratio",
+        [VERDICT_NO_DESTINATION] = "no-destination",
+};
+
+const char *plan_verdict_to_string(PlanVerdict v)
+{
+        if (v < 0 || v >= _PLAN_VERDICT_MAX)
+                return NULL;
+        return verdict_names[v];
+}
+
+const char *plan_verdict_word(PlanVerdict v, const MemBlock *b)
+{
+        if (v == VERDICT_OK && b && b->usage.movable > 0)
+                return "evacuate";
+        return plan_verdict_to_string(v);
+}
+
+static const char *const action_kind_names[_PLAN_ACTION_KIND_MAX] = {
+        [PLAN_ABORT] = "abort",
+        [PLAN_ONLINE] = "online",
+        [PLAN_MIGRATE] = "migrate",
+        [PLAN_OFFLINE] = "offline",
+};
+
+const char *plan_action_kind_to_string(PlanActionKind k)
+{
+        if (k < 0 || k >= _PLAN_ACTION_KIND_MAX)
+                return NULL;
+        return action_kind_names[k];
+}
+
+static const char *const reason_names[_PLAN_REASON_MAX] = {
+        [PLAN_REASON_HANDSHAKE] = "handshake",
+        [PLAN_REASON_SWEEP] = "sweep",
+        [PLAN_REASON_STEP] = "step",
+        [PLAN_REASON_PRESSURE] = "pressure",
+        [PLAN_REASON_NODE] = "node-floor",
+        [PLAN_REASON_REFUSED] = "refused",
+        [PLAN_REASON_EXIT] = "exit",
+};
+
+const char *plan_reason_to_string(PlanReason r)
+{
+        if (r < 0 || r >= _PLAN_REASON_MAX)
+                return NULL;
+        return reason_names[r];
+}
+
+const char *plan_zone_to_state_word(PlanZone z)
+{
+        switch (z) {
+        case PLAN_ZONE_MOVABLE:
+                return "online_movable";
+        case PLAN_ZONE_KERNEL:
+                return "online_kernel";
+        default:
+                return NULL;
+        }
+}
+
+const char *pressure_to_string(unsigned flags, char *buf, size_t size)
+{
+        static const char *const names[] = { "reserve", "psi", "commit", "kernel", "unreadable" };
+        size_t used = 0;
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        if ((flags & _PRESSURE_ALL) == 0) {
+                snprintf(buf, size, "none");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                int n;
+
+                if (!(flags & (1u << i)))
+                        continue;
+                n = snprintf(buf + used, size - used, "%s%s", used ? "+" : "", names[i]);
+                if (n < 0 || (size_t)n >= size - used)
+                        break;
+                used += (size_t)n;
+        }
+        return buf;
+}
+
+/* ---- State ---- */
+
+int planner_state_init(PlannerState *st, size_t n_nodes)
+{
+        int r;
+
+        *st = (PlannerState){ 0 };
+        r = handshake_init(&st->handshake, 0);
+        if (r < 0)
+                return r;
+        return planner_state_set_nodes(st, n_nodes);
+}
+
+int planner_state_set_nodes(PlannerState *st, size_t n_nodes)
+{
+        uint64_t *a;
+        int r;
+
+        if (n_nodes == st->n_nodes)
+                return 0;
+        if (n_nodes > SIZE_MAX / sizeof(uint64_t))
+                return -ENOMEM;
+        a = realloc(st->node_short_usec, (n_nodes ? n_nodes : 1) * sizeof(uint64_t));
+        if (!a)
+                return -ENOMEM;
+        st->node_short_usec = a;
+        r = handshake_set_nodes(&st->handshake, n_nodes);
+        if (r < 0)
+                return r; /* the larger array is harmless; n_nodes stays */
+        for (size_t i = st->n_nodes; i < n_nodes; i++)
+                a[i] = 0;
+        st->n_nodes = n_nodes;
+        return 0;
+}
+
+void planner_state_free(PlannerState *st)
+{
+        if (!st)
+                return;
+        handshake_free(&st->handshake);
+        free(st->node_short_usec);
+        *st = (PlannerState){ 0 };
+}
+
+/* ---- What one call knows ---- */
+
+typedef struct Ctx {
+        const PlanInput *in;
+        const Config *c;
+        uint64_t ppb;
+        uint64_t reserve;
+        uint64_t available;
+        uint64_t headroom;         /* commit headroom, UINT64_MAX: no limit */
+        uint64_t commit_per_block; /* what an offline block takes from the headroom */
+        uint64_t kernel_pages;     /* online pages in kernel zones */
+        uint64_t movable_pages;    /* online pages in ZONE_MOVABLE */
+        uint64_t kernel_reserve;
+        uint64_t kernel_free;      /* PLAN_FREE_UNKNOWN: not read */
+        uint64_t node_floor;
+        uint64_t dest_share;       /* a destination keeps this share of the reserve */
+        size_t n_nodes;            /* min(in->n_nodes, PLAN_NODES_MAX) */
+        size_t n_mem_nodes;
+        unsigned pressure;
+        bool quiet;
+        bool short_node[PLAN_NODES_MAX];
+        bool short_any; /* a node below its floor with blocks to give back */
+        uint64_t node_free[PLAN_NODES_MAX];
+        uint32_t lowest[PLAN_NODES_MAX];
+} Ctx;
+
+static bool evac_active(const PlanInput *in)
+{
+        return in->evac.phase != PLAN_EVAC_NONE;
+}
+
+/* The worker may hold the hotplug lock: an online now would block. */
+static bool evac_holds_lock(const PlanInput *in)
+{
+        return in->evac.phase == PLAN_EVAC_OFFLINING || in->evac.phase == PLAN_EVAC_ENDING;
+}
+
+static bool node_ok(const Ctx *x, int node)
+{
+        return node >= 0 && (size_t)node < x->n_nodes;
+}
+
+static const MemBlock *find_block(const PlanInput *in, uint32_t index)
+{
+        size_t lo = 0, hi = in->n_blocks;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (in->blocks[mid].index < index)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo < in->n_blocks && in->blocks[lo].index == index)
+                return &in->blocks[lo];
+        return NULL;
+}
+
+static bool block_is_online(const MemBlock *b)
+{
+        return b->state == BLOCK_ONLINE || b->state == BLOCK_GOING_OFFLINE;
+}
+
+#define KERNEL_ZONE_BITS (ZONE_DMA_BIT | ZONE_DMA32_BIT | ZONE_NORMAL_BIT)
+
+PlanZone planner_online_zone(const Config *c, const MemBlock *b, bool anyone, bool *ret_fallback)
+{
+        bool movable = b->zones & ZONE_MOVABLE_BIT, kernel = b->zones & KERNEL_ZONE_BITS;
+        PlanZone want;
+
+        *ret_fallback = false;
+        if (b->state != BLOCK_OFFLINE || indexset_contains(&c->exclude_blocks, b->index))
+                return PLAN_ZONE_NONE;
+        if (!b->track.owned)
+                return (anyone || c->online_others) && movable ? PLAN_ZONE_MOVABLE : PLAN_ZONE_NONE;
+        want = b->track.origin_zones & KERNEL_ZONE_BITS ? PLAN_ZONE_KERNEL : PLAN_ZONE_MOVABLE;
+        if (want == PLAN_ZONE_MOVABLE ? movable : kernel)
+                return want;
+        /* Not the zone it came from: memory back in the kernel's hands wins
+         * over staying offline. */
+        *ret_fallback = true;
+        if (movable)
+                return PLAN_ZONE_MOVABLE;
+        if (kernel)
+                return PLAN_ZONE_KERNEL;
+        return PLAN_ZONE_NONE;
+}
+
+static PlanZone online_zone(const Ctx *x, const MemBlock *b, bool *ret_fallback)
+{
+        return planner_online_zone(x->c, b, false, ret_fallback);
+}
+
+static bool online_candidate(const Ctx *x, const MemBlock *b)
+{
+        bool fallback;
+
+        return online_zone(x, b, &fallback) != PLAN_ZONE_NONE;
+}
+
+static void commit_setup(Ctx *x)
+{
+        const PlanMemory *m = &x->in->mem;
+
+        switch (m->overcommit) {
+        case OVERCOMMIT_ALWAYS:
+                x->headroom = UINT64_MAX;
+                x->commit_per_block = 0;
+                break;
+        case OVERCOMMIT_NEVER:
+                x->headroom = u64_sub_sat(m->commit_limit_pages, m->committed_pages);
+                x->commit_per_block =
+                        m->overcommit_kbytes ? 0 : x->ppb * (uint64_t)m->overcommit_ratio / 100;
+                break;
+        default:
+                x->headroom =
+                        u64_sub_sat(u64_add_sat(m->total_pages, m->swap_total_pages), m->committed_pages);
+                x->commit_per_block = x->ppb;
+                break;
+        }
+}
+
+static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
+{
+        const Config *c = in->config;
+        uint64_t n_share;
+
+        if (!c || in->page_size == 0 || in->kind < 0 || in->kind >= _PLAN_KIND_MAX ||
+            (in->n_blocks > 0 && !in->blocks) || (in->n_nodes > 0 && !in->nodes))
+                return -EINVAL;
+
+        memset(x, 0, sizeof(*x));
+        x->in = in;
+        x->c = c;
+        x->ppb = in->pages_per_block;
+        x->n_nodes = in->n_nodes < PLAN_NODES_MAX ? in->n_nodes : PLAN_NODES_MAX;
+        x->node_floor = c->node_reserve_mib * 1024 * 1024 / in->page_size;
+
+        for (size_t i = 0; i < PLAN_NODES_MAX; i++) {
+                x->lowest[i] = UINT32_MAX;
+                x->node_free[i] = PLAN_FREE_UNKNOWN;
+        }
+        for (size_t i = 0; i < x->n_nodes; i++) {
+                if (in->nodes[i].present)
+                        x->node_free[i] = in->nodes[i].free_pages;
+                if (in->nodes[i].has_memory)
+                        x->n_mem_nodes++;
+        }
+        for (size_t i = 0; i < in->n_blocks; i++) {
+                const MemBlock *b = &in->blocks[i];
+
+                if (node_ok(x, b->node) && b->index < x->lowest[b->node])
+                        x->lowest[b->node] = b->index;
+                if (!block_is_online(b))
+                        continue;
+                if (b->zones == ZONE_MOVABLE_BIT)
+                        x->movable_pages += x->ppb;
+                else
+                        x->kernel_pages += x->ppb;
+        }
+
+        x->available = in->mem.available_pages;
+        x->reserve = config_reserve_pages(c, in->mem.total_pages * in->page_size / 1024,
+                                          in->page_size);
+        x->kernel_reserve =
+                config_reserve_pages(c, x->kernel_pages * in->page_size / 1024, in->page_size);
+        x->kernel_free = in->mem.zones_valid ? in->mem.kernel_free_pages : PLAN_FREE_UNKNOWN;
+        commit_setup(x);
+        n_share = x->n_mem_nodes ? x->n_mem_nodes : 1;
+        x->dest_share = x->reserve / n_share + (x->reserve % n_share != 0);
+
+        /* Pressure */
+        if (!in->mem.valid) {
+                x->pressure |= PRESSURE_UNREADABLE;
+        } else {
+                if (x->available < x->reserve)
+                        x->pressure |= PRESSURE_RESERVE;
+                if (in->kind == PLAN_LOOK && in->mem.psi_valid && c->psi_some_avg10 > 0 &&
+                    in->mem.psi_some_avg10 > c->psi_some_avg10)
+                        x->pressure |= PRESSURE_PSI;
+                if (x->headroom != UINT64_MAX && x->headroom < x->reserve)
+                        x->pressure |= PRESSURE_COMMIT;
+                if (c->offline_kernel_zones && x->kernel_free != PLAN_FREE_UNKNOWN &&
+                    x->kernel_free < x->kernel_reserve)
+                        x->pressure |= PRESSURE_KERNEL;
+        }
+        x->quiet = st->pressure_usec && st->pressure_usec + c->backoff_initial_usec > in->now_usec;
+
+        /* Nodes below their floor, with blocks to give back. */
+        if (x->node_floor > 0)
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        const MemBlock *b = &in->blocks[i];
+                        int n = b->node;
+
+                        if (!node_ok(x, n) || x->short_node[n] ||
+                            x->node_free[n] == PLAN_FREE_UNKNOWN || x->node_free[n] >= x->node_floor)
+                                continue;
+                        if (online_candidate(x, b))
+                                x->short_node[n] = x->short_any = true;
+                }
+        return 0;
+}
+
+/* ---- Verdicts ---- */
+
+/* Everything about b that does not depend on what it holds. */
+static PlanVerdict verdict_static(const Ctx *x, const MemBlock *b)
+{
+        if (b->state == BLOCK_GOING_OFFLINE)
+                return VERDICT_GOING_OFFLINE;
+        if (b->state != BLOCK_ONLINE)
+                return b->track.owned ? VERDICT_OFFLINED : VERDICT_OFFLINE_OTHER;
+        if (indexset_contains(&x->c->exclude_blocks, b->index))
+                return VERDICT_EXCLUDED;
+        if (!node_ok(x, b->node))
+                return VERDICT_NO_NODE;
+        if (b->zones == 0)
+                return VERDICT_SPANS_ZONES;
+        if (b->zones & (ZONE_DMA_BIT | ZONE_DMA32_BIT))
+                return VERDICT_KERNEL_DMA_ZONE;
+        if (b->zones == ZONE_NORMAL_BIT && !x->c->offline_kernel_zones)
+                return VERDICT_KERNEL_ZONE;
+        if (b->zones != ZONE_NORMAL_BIT && b->zones != ZONE_MOVABLE_BIT)
+                return VERDICT_OTHER_ZONE;
+        if (x->lowest[b->node] == b->index)
+                return VERDICT_LOWEST_OF_NODE;
+        if (!b->usage_valid)
+                return VERDICT_UNKNOWN_USAGE;
+        return VERDICT_OK;
+}
+
+/* verdict_static, then what the block holds (back-off only when starting). */
+static PlanVerdict verdict_block(const Ctx *x, const MemBlock *b, bool starting)
+{
+        PlanVerdict v = verdict_static(x, b);
+
+        if (v != VERDICT_OK)
+                return v;
+        if (b->usage.unmovable > 0)
+                return VERDICT_UNMOVABLE_PAGES;
+        if (b->usage.unknown > 0)
+                return VERDICT_UNKNOWN_PAGES;
+        if (b->usage.hugetlb > 0)
+                return VERDICT_HUGETLB;
+        if (b->usage.nopage > 0)
+                return VERDICT_HOLES;
+        if (starting && !backoff_ready(&b->track.backoff, x->in->now_usec))
+                return VERDICT_BACKOFF;
+        return VERDICT_OK;
+}
+
+/* Nothing goes offline now, whatever the block. */
+static PlanVerdict verdict_machine(const Ctx *x)
+{
+        if (x->pressure & PRESSURE_UNREADABLE)
+                return VERDICT_NO_COUNTERS;
+        if (x->pressure || x->short_any)
+                return VERDICT_PRESSURE;
+        if (x->in->paused)
+                return VERDICT_PAUSED;
+        if (x->quiet)
+                return VERDICT_QUIET;
+        return VERDICT_OK;
+}
+
+static bool node_busy(const Ctx *x, const PlannerState *st, int node)
+{
+        const PlanNode *n;
+
+        if (!node_ok(x, node))
+                return false;
+        if ((size_t)node < st->n_nodes && st->node_short_usec[node] &&
+            st->node_short_usec[node] + x->c->backoff_initial_usec > x->in->now_usec)
+                return true;
+        /* Free memory falling since the previous tick: something allocates
+         * there (perhaps bound to the node) and would lose the block it is
+         * about to need. */
+        n = &x->in->nodes[node];
+        return n->present && n->prev_free_pages != PLAN_FREE_UNKNOWN &&
+               n->free_pages + PLAN_NODE_FALL_PAGES < n->prev_free_pages;
+}
+
+static bool dest_allowed(const Ctx *x, size_t node, int source)
+{
+        if ((int)node == source || !x->in->nodes[node].has_memory)
+                return false;
+        return indexset_is_empty(&x->c->destination_nodes) ||
+               indexset_contains(&x->c->destination_nodes, (uint32_t)node);
+}
+
+/* What a destination keeps free: its share of the reserve, and its floor. */
+static uint64_t dest_keep(const Ctx *x)
+{
+        return u64_max(x->dest_share, x->node_floor);
+}
+
+/* The lowest allowed node that takes pages and keeps dest_keep(), or
+ * -ENOSPC. */
+static int pick_destination(const Ctx *x, int source, uint64_t pages)
+{
+        for (size_t node = 0; node < x->n_nodes; node++) {
+                uint64_t free = x->node_free[node];
+
+                if (!dest_allowed(x, node, source) || free == PLAN_FREE_UNKNOWN)
+                        continue;
+                if (free >= u64_add_sat(pages, dest_keep(x)))
+                        return (int)node;
+        }
+        return -ENOSPC;
+}
+
+/* What all allowed destinations together can take above what they keep. */
+static uint64_t destinations_room(const Ctx *x, int source)
+{
+        uint64_t room = 0;
+
+        for (size_t node = 0; node < x->n_nodes; node++)
+                if (dest_allowed(x, node, source) && x->node_free[node] != PLAN_FREE_UNKNOWN)
+                        room = u64_add_sat(room, u64_sub_sat(x->node_free[node], dest_keep(x)));
+        return room;
+}
+
+/* Another node that has memory: the kernel's offline migration goes there. */
+static bool other_memory_nodes(const Ctx *x, int node)
+{
+        bool own = node_ok(x, node) && x->in->nodes[node].has_memory;
+
+        return x->n_mem_nodes > (own ? 1 : 0);
+}
+
+/* Can the machine do without b? free: its free pages (they leave its
+ * node); cost: pages MemAvailable loses with it (a whole block when
+ * starting, less what moved already when continuing); movable_left: its
+ * pages still to move. starting: an evacuation would start (one destination
+ * node must take every movable page); otherwise the offline after the
+ * migration (the destinations together must). */
+static PlanVerdict verdict_resources(const Ctx *x, const MemBlock *b, uint64_t free,
+                                     uint64_t cost, uint64_t movable_left, bool starting,
+                                     int *ret_dest)
+{
+        uint64_t nf = node_ok(x, b->node) ? x->node_free[b->node] : PLAN_FREE_UNKNOWN;
+
+        *ret_dest = -1;
+        if (nf != PLAN_FREE_UNKNOWN && nf < u64_add_sat(x->node_floor, free))
+                return VERDICT_NODE_FLOOR;
+        if (x->available <= u64_add_sat(x->reserve, cost))
+                return VERDICT_RESERVE;
+        if (x->headroom != UINT64_MAX && x->headroom <= u64_add_sat(x->reserve, x->commit_per_block))
+                return VERDICT_COMMIT;
+        if (b->zones & KERNEL_ZONE_BITS) {
+                /* Its pages can only drain into kernel zones. */
+                if (x->kernel_free == PLAN_FREE_UNKNOWN ||
+                    x->kernel_free < u64_add_sat(x->kernel_reserve, u64_add_sat(free, movable_left)))
+                        return VERDICT_KERNEL_FLOOR;
+                if (x->kernel_pages <= x->ppb ||
+                    x->movable_pages / PLAN_MOVABLE_PER_KERNEL > x->kernel_pages - x->ppb)
+                        return VERDICT_KERNEL_RATIO;
+        }
+        if (movable_left > 0 && other_memory_nodes(x, b->node)) {
+                if (starting) {
+                        int d = pick_destination(x, b->node, movable_left);
+
+                        if (d < 0)
+                                return VERDICT_NO_DESTINATION;
+                        *ret_dest = d;
+                } else if (destinations_room(x, b->node) < movable_left)
+                        return VERDICT_NO_DESTINATION;
+        }
+        return VERDICT_OK;
+}
+
+/* May an evacuation of b start now? */
+static PlanVerdict verdict_start(const Ctx *x, const PlannerState *st, const MemBlock *b,
+                                 int *ret_dest)
+{
+        PlanVerdict v = verdict_block(x, b, true);
+
+        *ret_dest = -1;
+        if (v != VERDICT_OK)
+                return v;
+        if (node_busy(x, st, b->node))
+                return VERDICT_NODE_BUSY;
+        return verdict_resources(x, b, b->usage.free, x->ppb, b->usage.movable, true, ret_dest);
+}
+
+/* Cheaper to empty: fewer movable pages, then the higher index. */
+static bool cheaper(const MemBlock *a, const MemBlock *b)
+{
+        if (a->usage.movable != b->usage.movable)
+                return a->usage.movable < b->usage.movable;
+        return a->index > b->index;
+}
+
+/* ---- Plan building ---- */
+
+static PlanAction *plan_add(Plan *p, PlanActionKind kind, PlanReason reason, const MemBlock *b)
+{
+        PlanAction *a;
+
+        if (p->n_actions >= PLAN_ACTIONS_MAX)
+                return NULL;
+        a = &p->actions[p->n_actions++];
+        *a = (PlanAction){
+                .kind = kind,
+                .reason = reason,
+                .index = b ? b->index : 0,
+                .node = b ? b->node : -1,
+                .dest_node = -1,
+                .movable = b ? b->usage.movable : 0,
+        };
+        return a;
+}
+
+static void plan_abort(const Ctx *x, Plan *p, PlanReason reason, PlanVerdict verdict)
+{
+        const PlanInput *in = x->in;
+        PlanAction *a;
+
+        if (!evac_active(in) || in->evac.phase == PLAN_EVAC_ENDING)
+                return;
+        a = plan_add(p, PLAN_ABORT, reason, NULL);
+        if (!a)
+                return;
+        a->index = in->evac.index;
+        a->node = in->evac.node;
+        a->verdict = verdict;
+}
+
+static bool plan_has_online(const Plan *p, uint32_t index)
+{
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (p->actions[i].kind == PLAN_ONLINE && p->actions[i].index == index)
+                        return true;
+        return false;
+}
+
+static bool plan_online(const Ctx *x, Plan *p, const MemBlock *b, PlanReason reason)
+{
+        PlanAction *a;
+        bool fallback;
+        PlanZone z = online_zone(x, b, &fallback);
+
+        if (z == PLAN_ZONE_NONE || plan_has_online(p, b->index))
+                return false;
+        a = plan_add(p, PLAN_ONLINE, reason, b);
+        if (!a)
+                return false;
+        a->zone = z;
+        a->fallback = fallback;
+        return true;
+}
+
+/* Onlining b is due now, or waits after a failure. */
+static bool online_ready(const Ctx *x, const MemBlock *b)
+{
+        return b->track.online_retry_usec <= x->in->now_usec;
+}
+
+typedef struct GiveBack {
+        uint64_t available, headroom, kernel_free;
+        size_t picked;
+} GiveBack;
+
+static bool give_back_wanted(const Ctx *x, const GiveBack *g, size_t kernel_left)
+{
+        if (g->picked == 0 || (x->pressure & PRESSURE_UNREADABLE))
+                return true;
+        if (g->available < u64_add_sat(x->reserve, x->ppb))
+                return true;
+        if (x->headroom != UINT64_MAX &&
+            g->headroom < u64_add_sat(x->reserve, x->commit_per_block))
+                return true;
+        return (x->pressure & PRESSURE_KERNEL) && kernel_left &&
+               g->kernel_free < u64_add_sat(x->kernel_reserve, x->ppb);
+}
+
+/* Machine pressure: online lowest first until the reserve and the commit
+ * headroom have a block to spare (kernel-origin blocks first when the
+ * kernel zones ran short); blocks whose online failed a moment ago last. */
+static void give_back_machine(const Ctx *x, Plan *p)
+{
+        const PlanInput *in = x->in;
+        GiveBack g = {
+                .available = x->available,
+                .headroom = x->headroom,
+                .kernel_free = x->kernel_free == PLAN_FREE_UNKNOWN ? 0 : x->kernel_free,
+        };
+        size_t kernel_left = 0; /* kernel-origin blocks not picked yet */
+
+        for (size_t i = 0; i < in->n_blocks; i++)
+                if (online_candidate(x, &in->blocks[i]) &&
+                    (in->blocks[i].track.origin_zones & KERNEL_ZONE_BITS))
+                        kernel_left++;
+
+        /* pass 0: kernel-origin (kernel pressure only), 1: ready, 2: the rest */
+        for (int pass = 0; pass < 3; pass++) {
+                if (pass == 0 && !(x->pressure & PRESSURE_KERNEL))
+                        continue;
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        const MemBlock *b = &in->blocks[i];
+                        bool kernel_origin = b->track.origin_zones & KERNEL_ZONE_BITS;
+
+                        if (!give_back_wanted(x, &g, kernel_left))
+                                return;
+                        if (pass == 0 && !kernel_origin)
+                                continue;
+                        if (pass == 1 && !online_ready(x, b))
+                                continue;
+                        if (!plan_online(x, p, b, PLAN_REASON_PRESSURE))
+                                continue;
+                        g.picked++;
+                        if (kernel_origin)
+                                kernel_left--;
+                        g.available = u64_add_sat(g.available, x->ppb);
+                        if (g.headroom != UINT64_MAX)
+                                g.headroom = u64_add_sat(g.headroom, x->commit_per_block);
+                        if (p->actions[p->n_actions - 1].zone == PLAN_ZONE_KERNEL)
+                                g.kernel_free = u64_add_sat(g.kernel_free, x->ppb);
+                }
+        }
+}
+
+/* A node below its floor: its own blocks, lowest first, until the floor plus
+ * one block. */
+static void give_back_nodes(const Ctx *x, Plan *p)
+{
+        const PlanInput *in = x->in;
+
+        for (size_t n = 0; n < x->n_nodes; n++) {
+                uint64_t free;
+
+                if (!x->short_node[n])
+                        continue;
+                free = x->node_free[n];
+                for (int pass = 1; pass < 3; pass++)
+                        for (size_t i = 0; i < in->n_blocks; i++) {
+                                const MemBlock *b = &in->blocks[i];
+
+                                if (free >= u64_add_sat(x->node_floor, x->ppb))
+                                        break;
+                                if (b->node != (int)n || (pass == 1 && !online_ready(x, b)))
+                                        continue;
+                                if (plan_online(x, p, b, PLAN_REASON_NODE))
+                                        free = u64_add_sat(free, x->ppb);
+                        }
+        }
+}
+
+static void give_back(const Ctx *x, Plan *p)
+{
+        const PlanInput *in = x->in;
+
+        if (x->pressure)
+                plan_abort(x, p, PLAN_REASON_PRESSURE, VERDICT_PRESSURE);
+        else if (x->short_any &&
+                 (evac_holds_lock(in) || (node_ok(x, in->evac.node) && x->short_node[in->evac.node])))
+                plan_abort(x, p, PLAN_REASON_NODE, VERDICT_NODE_FLOOR);
+
+        if (evac_holds_lock(in)) {
+                /* The next plan, once the worker has ended. */
+                p->onlining_waits = true;
+                return;
+        }
+        if (x->pressure)
+                give_back_machine(x, p);
+        give_back_nodes(x, p);
+}
+
+static bool look_eligible(const MemBlock *b, void *userdata)
+{
+        return verdict_static(userdata, b) == VERDICT_OK;
+}
+
+static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
+{
+        const PlanInput *in = x->in;
+        HandshakeInput hi = {
+                .blocks = in->blocks,
+                .n_blocks = in->n_blocks,
+                .eligible = look_eligible,
+                .userdata = (void *)x,
+                .node_free = x->node_free,
+                .n_nodes = x->n_nodes,
+                .hold = hold,
+                .busy_node = evac_active(in) ? in->evac.node : -1,
+                .rise_pages = PLAN_HANDSHAKE_RISE_PAGES,
+        };
+        int k;
+
+        k = handshake_look(&st->handshake, &hi, p->events, p->events_size);
+        if (k > 0 && p->events)
+                p->n_events = (size_t)k;
+}
+
+/* The offline after the migration, or the end of an evacuation whose block
+ * no longer qualifies. */
+static void continue_evacuation(const Ctx *x, Plan *p)
+{
+        const PlanInput *in = x->in;
+        const MemBlock *b = find_block(in, in->evac.index);
+        PlanVerdict v;
+        PlanAction *a;
+        int dest;
+
+        if (in->evac.phase != PLAN_EVAC_MIGRATED)
+                return;
+        if (!b) {
+                plan_abort(x, p, PLAN_REASON_REFUSED, VERDICT_NO_NODE);
+                return;
+        }
+        /* b's usage is its count before the migration (the block is not
+         * counted while in flight): what moved left free pages behind. */
+        v = verdict_block(x, b, false);
+        if (v == VERDICT_OK) {
+                uint64_t moved = u64_min(in->evac.moved_pages, b->usage.movable);
+
+                v = verdict_resources(x, b, b->usage.free + moved, u64_sub_sat(x->ppb, moved),
+                                      b->usage.movable - moved, false, &dest);
+        }
+        if (v != VERDICT_OK) {
+                plan_abort(x, p, PLAN_REASON_REFUSED, v);
+                return;
+        }
+        a = plan_add(p, PLAN_OFFLINE, PLAN_REASON_STEP, b);
+        if (a)
+                a->movable = u64_sub_sat(b->usage.movable, in->evac.moved_pages);
+}
+
+static void drop_event(Plan *p, int node, uint32_t block)
+{
+        if (!p->events || p->n_events >= p->events_size)
+                return;
+        p->events[p->n_events++] = (HandshakeEvent){
+                .action = HANDSHAKE_DROP,
+                .node = node,
+                .block = block,
+                .reason = HANDSHAKE_DROP_REFUSED,
+        };
+}
+
+static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
+{
+        const PlanInput *in = x->in;
+        const MemBlock *best = NULL;
+        PlanReason reason = PLAN_REASON_SWEEP;
+        int best_dest = -1, dest;
+        PlanAction *a;
+
+        if (in->evacuations_this_tick >= x->c->max_evacuations_per_tick)
+                return;
+
+        /* The handshake's ready notes first, lowest node first. */
+        for (size_t n = 0; n < st->handshake.n_slots && !best; n++) {
+                uint32_t index;
+                const MemBlock *b;
+
+                if (!handshake_is_freed(&st->handshake, (int)n) ||
+                    handshake_get_noted(&st->handshake, (int)n, &index) <= 0)
+                        continue;
+                b = find_block(in, index);
+                if (b && verdict_start(x, st, b, &dest) == VERDICT_OK) {
+                        (void)handshake_take(&st->handshake, (int)n, NULL);
+                        best = b;
+                        best_dest = dest;
+                        reason = PLAN_REASON_HANDSHAKE;
+                } else {
+                        (void)handshake_drop(&st->handshake, (int)n);
+                        drop_event(p, (int)n, index);
+                }
+        }
+
+        if (!best)
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        const MemBlock *b = &in->blocks[i];
+
+                        if (best && !cheaper(b, best))
+                                continue;
+                        if (verdict_start(x, st, b, &dest) != VERDICT_OK)
+                                continue;
+                        best = b;
+                        best_dest = dest;
+                }
+        if (!best)
+                return;
+
+        if (best_dest >= 0) {
+                a = plan_add(p, PLAN_MIGRATE, reason, best);
+                if (a)
+                        a->dest_node = best_dest;
+        } else
+                (void)plan_add(p, PLAN_OFFLINE, reason, best);
+}
+
+static void give_back_all(const Ctx *x, Plan *p)
+{
+        const PlanInput *in = x->in;
+
+        plan_abort(x, p, PLAN_REASON_EXIT, VERDICT_OK);
+        if (x->c->keep_offline_on_exit)
+                return;
+        if (evac_holds_lock(in)) {
+                p->onlining_waits = true;
+                return;
+        }
+        for (size_t i = 0; i < in->n_blocks; i++)
+                if (in->blocks[i].track.owned)
+                        (void)plan_online(x, p, &in->blocks[i], PLAN_REASON_EXIT);
+}
+
+int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
+{
+        HandshakeEvent *events = ret->events;
+        size_t events_size = ret->events_size;
+        Ctx x;
+        int r;
+
+        if (events && events_size < planner_max_events(st))
+                return -ENOBUFS;
+        r = ctx_init(&x, in, st);
+        if (r < 0)
+                return r;
+
+        memset(ret, 0, offsetof(Plan, events));
+        ret->events = events;
+        ret->events_size = events_size;
+        ret->n_events = 0;
+        ret->pressure = x.pressure;
+        ret->reserve_pages = x.reserve;
+        ret->available_pages = x.available;
+        ret->commit_headroom_pages = x.headroom;
+        ret->nodes_short = x.short_any;
+
+        if (in->kind == PLAN_GIVE_BACK) {
+                give_back_all(&x, ret);
+                return 0;
+        }
+
+        give_back(&x, ret);
+        if (x.pressure)
+                st->pressure_usec = in->now_usec ? in->now_usec : 1;
+        for (size_t n = 0; n < x.n_nodes && n < st->n_nodes; n++)
+                if (x.node_free[n] != PLAN_FREE_UNKNOWN && x.node_floor > 0 &&
+                    x.node_free[n] < x.node_floor)
+                        st->node_short_usec[n] = in->now_usec ? in->now_usec : 1;
+
+        if (in->kind == PLAN_WATCH)
+                return 0;
+
+        {
+                bool hold = verdict_machine(&x) != VERDICT_OK;
+
+                if (in->kind == PLAN_LOOK)
+                        handshake_step(&x, st, ret, hold);
+                if (hold)
+                        return 0;
+        }
+        if (evac_active(in)) {
+                continue_evacuation(&x, ret);
+                return 0;
+        }
+        start_evacuation(&x, st, ret);
+        return 0;
+}
+
+/* ---- Explain ---- */
+
+static int key_compare(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* b is offline now in the simulation: what it takes away. */
+static void simulate_offline(Ctx *x, const MemBlock *b, int dest)
+{
+        x->available = u64_sub_sat(x->available, x->ppb);
+        if (x->headroom != UINT64_MAX)
+                x->headroom = u64_sub_sat(x->headroom, x->commit_per_block);
+        if (node_ok(x, b->node) && x->node_free[b->node] != PLAN_FREE_UNKNOWN)
+                x->node_free[b->node] = u64_sub_sat(x->node_free[b->node], b->usage.free);
+        if (dest >= 0 && x->node_free[dest] != PLAN_FREE_UNKNOWN)
+                x->node_free[dest] = u64_sub_sat(x->node_free[dest], b->usage.movable);
+        if (b->zones & KERNEL_ZONE_BITS) {
+                x->kernel_pages = u64_sub_sat(x->kernel_pages, x->ppb);
+                if (x->kernel_free != PLAN_FREE_UNKNOWN)
+                        x->kernel_free =
+                                u64_sub_sat(x->kernel_free, b->usage.free + b->usage.movable);
+        } else
+                x->movable_pages = u64_sub_sat(x->movable_pages, x->ppb);
+}
+
+int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *ret_verdicts,
+                    uint64_t *scratch, PlanSummary *ret_summary)
+{
+        PlanVerdict machine;
+        size_t n_cand = 0;
+        Ctx x;
+        int r;
+
+        if (in->n_blocks > UINT32_MAX || (in->n_blocks > 0 && (!ret_verdicts || !scratch)))
+                return -EINVAL;
+        r = ctx_init(&x, in, st);
+        if (r < 0)
+                return r;
+        machine = verdict_machine(&x);
+
+        for (size_t i = 0; i < in->n_blocks; i++) {
+                const MemBlock *b = &in->blocks[i];
+                PlanVerdict v = evac_active(in) && in->evac.index == b->index
+                                        ? VERDICT_EVACUATING
+                                        : verdict_block(&x, b, true);
+
+                if (v == VERDICT_OK && machine != VERDICT_OK)
+                        v = machine;
+                else if (v == VERDICT_OK && node_busy(&x, st, b->node))
+                        v = VERDICT_NODE_BUSY;
+                ret_verdicts[i] = v;
+                if (v == VERDICT_OK)
+                        scratch[n_cand++] = b->usage.movable << 32 | (uint64_t)(UINT32_MAX - i);
+        }
+
+        /* What is in flight is as good as gone. */
+        if (evac_active(in) && in->evac.phase != PLAN_EVAC_ENDING) {
+                const MemBlock *b = find_block(in, in->evac.index);
+
+                if (b)
+                        simulate_offline(&x, b, -1);
+        }
+
+        qsort(scratch, n_cand, sizeof(uint64_t), key_compare);
+        if (ret_summary)
+                *ret_summary = (PlanSummary){ .reserve_pages = x.reserve, .pressure = x.pressure };
+        for (size_t k = 0; k < n_cand; k++) {
+                size_t i = UINT32_MAX - (uint32_t)(scratch[k] & UINT32_MAX);
+                const MemBlock *b = &in->blocks[i];
+                int dest;
+                PlanVerdict v = verdict_resources(&x, b, b->usage.free, x.ppb, b->usage.movable,
+                                                  true, &dest);
+
+                ret_verdicts[i] = v;
+                if (v != VERDICT_OK)
+                        continue;
+                simulate_offline(&x, b, dest);
+                if (ret_summary)
+                        ret_summary->offlinable++;
+        }
+        if (ret_summary)
+                ret_summary->available_after = x.available;
+        return 0;
+}

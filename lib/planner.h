@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The planner: every decision mempowerd makes, as one function of what the
+ * daemon knows at an instant. No I/O, no clock (time is an argument,
+ * CLOCK_MONOTONIC µs), no logging, no allocation.
+ *
+ *   planner_decide(snapshot, state) -> plan
+ *
+ * The snapshot (PlanInput) holds the block table, per-node free counts, the
+ * machine's memory figures (MemAvailable, PSI, commit headroom, kernel-zone
+ * free pages), the evacuation in flight, the configuration and the clock.
+ * PlannerState is what the planner remembers between calls: the handshake's
+ * notes, when the machine and each node last ran short. The plan is an
+ * ordered list of actions (abort the evacuation in flight, online a block,
+ * migrate a block's pages, offline a block), each with its reason.
+ * planner_explain() says, for every block, what the planner would do with
+ * it or why it leaves it alone, without changing the state.
+ *
+ * Rules, in the order they apply:
+ *
+ * 1. Pressure: MemAvailable below the reserve (the larger of MinFreeMiB and
+ *    MinFreePercent of MemTotal); at a look (PLAN_LOOK), PSI memory "some
+ *    avg10" above PSISomeAvg10; commit headroom below the reserve (see
+ *    below); kernel-zone free pages below the kernel reserve; meminfo that
+ *    could not be read (fail closed). Under pressure the evacuation in
+ *    flight is aborted and blocks are onlined, lowest index first, until
+ *    MemAvailable and the commit headroom reach the reserve plus one block
+ *    (at least one block under any pressure). Blocks whose online failed
+ *    within the last second come after the others.
+ * 2. Node floors: a node below NodeMinFreeMiB gets its own offline blocks
+ *    back until it has the floor plus one block (a process bound to a node
+ *    runs short there while the machine does not).
+ * 3. Onlining never happens while an offline is in flight: the kernel's
+ *    offline holds the global hotplug lock, and an online written behind it
+ *    would block the daemon. The plan aborts the offline and says
+ *    onlining_waits; the next plan, after the worker ended, onlines.
+ * 4. What is onlined: by default only blocks mempowerd took offline
+ *    (BlockTrack.owned), into the zone they came from; when that zone is no
+ *    longer valid for the block, into the other one (giving memory back
+ *    wins over its zone). With OnlineOthers=yes, other offline blocks too,
+ *    movable only. Excluded blocks are never touched. When the daemon exits
+ *    (PLAN_GIVE_BACK), every block it owns, unless KeepOfflineOnExit=yes.
+ * 5. No offline under pressure, on a node that ran short, while paused, for
+ *    BackoffInitialSec after any pressure (the quiet time), or when the
+ *    counters could not be read.
+ * 6. A block may go offline when it is online, not excluded, on a node, in
+ *    ZONE_MOVABLE (or ZONE_NORMAL with OfflineKernelZones=yes), not its
+ *    node's lowest block, counted, with no unmovable, unknown or hugetlb
+ *    page and no hole, not backing off; and when without it MemAvailable
+ *    stays above the reserve plus one block (the hysteresis band of rule 1),
+ *    the commit headroom above the reserve plus what the block takes from
+ *    CommitLimit, its node above its floor, the kernel zones above their
+ *    reserve and MOVABLE:KERNEL at most 3:1 (kernel-zone blocks), and, on a
+ *    machine with other memory nodes, one allowed destination node can take
+ *    its movable pages above its share of the reserve and its floor (the
+ *    kernel's own offline migration would put them on any node, ignoring
+ *    DestinationNodes and the floors). A node whose free memory is falling
+ *    (something allocates there) is left alone.
+ * 7. Which block: the one the handshake made ready (first use, then the next
+ *    free on its node) if it qualifies, else the consolidation sweep's pick:
+ *    the qualifying block cheapest to empty (fewest movable pages, the
+ *    highest index on ties). One evacuation at a time, at most
+ *    MaxEvacuationsPerTick started per tick.
+ * 8. An evacuation is two steps: migrate (move_pages to the destination),
+ *    then offline. Before the offline the block is checked again against
+ *    rule 6 with fresh counts, what moved already taken into account.
+ *
+ * Commit headroom: with vm.overcommit_memory=2, CommitLimit - Committed_AS
+ * (an offline block lowers CommitLimit by its size times overcommit_ratio,
+ * or not at all with overcommit_kbytes); with the heuristic mode 0, online
+ * RAM plus swap minus Committed_AS (memory already promised must fit in what
+ * stays online); mode 1 has no limit. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "handshake.h"
+#include "indexset.h"
+#include "kpageflags.h"
+#include "memblock.h"
+
+/* Node ids the planner handles (the kernel's MAX_NUMNODES with
+ * NODES_SHIFT=10). A block of a higher node is never a target. */
+#define PLAN_NODES_MAX 1024
+
+/* Actions one plan holds at most; more are left to the next plan. */
+#define PLAN_ACTIONS_MAX 256
+
+/* A free count that was not read. */
+#define PLAN_FREE_UNKNOWN UINT64_MAX
+
+/* The rise of a node's free count that is a "free" for the handshake. */
+#define PLAN_HANDSHAKE_RISE_PAGES 256
+
+/* Free memory may fall this much between ticks before a node counts as
+ * busy (something allocates there). */
+#define PLAN_NODE_FALL_PAGES 256
+
+/* Most movable pages per kernel page (memory-hotplug.rst: 3:1 is safe). */
+#define PLAN_MOVABLE_PER_KERNEL 3
+
+typedef enum PlanKind {
+        PLAN_LOOK,      /* a tick: fresh counts; the handshake looks and PSI counts */
+        PLAN_WATCH,     /* the fast pressure watch: giving back only */
+        PLAN_STEP,      /* an evacuation step ended: go on (no look) */
+        PLAN_GIVE_BACK, /* the daemon exits: give back every block it took */
+        _PLAN_KIND_MAX,
+        _PLAN_KIND_INVALID = -22,
+} PlanKind;
+
+/* Pressure, as flags. */
+enum {
+        PRESSURE_RESERVE = 1u << 0,    /* MemAvailable below the reserve */
+        PRESSURE_PSI = 1u << 1,        /* PSI memory "some avg10" above the threshold */
+        PRESSURE_COMMIT = 1u << 2,     /* commit headroom below the reserve */
+        PRESSURE_KERNEL = 1u << 3,     /* kernel-zone free pages below the kernel reserve */
+        PRESSURE_UNREADABLE = 1u << 4, /* meminfo could not be read */
+        _PRESSURE_ALL = (1u << 5) - 1,
+};
+
+/* "reserve", "psi", "reserve+psi", ..., "none" for 0. Returns buf. */
+const char *pressure_to_string(unsigned flags, char *buf, size_t size);
+
+typedef struct PlanNode {
+        bool present;             /* free counts read */
+        bool has_memory;          /* node/has_memory: may receive pages */
+        uint64_t free_pages;
+        uint64_t prev_free_pages; /* at the previous tick; PLAN_FREE_UNKNOWN if none */
+} PlanNode;
+
+typedef enum Overcommit {
+        OVERCOMMIT_HEURISTIC = 0,
+        OVERCOMMIT_ALWAYS = 1,
+        OVERCOMMIT_NEVER = 2,
+        OVERCOMMIT_UNKNOWN = -1, /* not read: treated as the heuristic mode */
+} Overcommit;
+
+typedef struct PlanMemory {
+        bool valid;                /* /proc/meminfo was read */
+        uint64_t total_pages;      /* MemTotal */
+        uint64_t available_pages;  /* MemAvailable */
+        bool psi_valid;
+        double psi_some_avg10;
+        Overcommit overcommit;         /* vm.overcommit_memory */
+        unsigned overcommit_ratio;     /* vm.overcommit_ratio, % */
+        uint64_t overcommit_kbytes;    /* vm.overcommit_kbytes; not 0: used instead of the ratio */
+        uint64_t commit_limit_pages;   /* CommitLimit */
+        uint64_t committed_pages;      /* Committed_AS */
+        uint64_t swap_total_pages;     /* SwapTotal */
+        bool zones_valid;              /* kernel_free_pages was read (/proc/zoneinfo) */
+        uint64_t kernel_free_pages;    /* free pages of the DMA, DMA32 and Normal zones */
+} PlanMemory;
+
+typedef enum PlanEvacPhase {
+        PLAN_EVAC_NONE,
+        PLAN_EVAC_MIGRATING, /* the worker runs move_pages (no kernel lock held) */
+        PLAN_EVAC_MIGRATED,  /* pages moved; the offline is the next step */
+        PLAN_EVAC_OFFLINING, /* the worker writes "offline" (holds the hotplug lock) */
+        PLAN_EVAC_ENDING,    /* aborted: the worker has not ended yet */
+        _PLAN_EVAC_PHASE_MAX,
+        _PLAN_EVAC_PHASE_INVALID = -22,
+} PlanEvacPhase;
+
+typedef struct PlanEvacuation {
+        PlanEvacPhase phase;
+        uint32_t index;
+        int node;
+        uint64_t moved_pages; /* moved off the block so far */
+} PlanEvacuation;
+
+typedef struct PlanInput {
+        PlanKind kind;
+        const Config *config;
+        uint64_t now_usec;
+        const MemBlock *blocks; /* sorted by index, as BlockTable keeps them */
+        size_t n_blocks;
+        uint64_t pages_per_block;
+        uint64_t page_size;     /* bytes */
+        const PlanNode *nodes;  /* by node id */
+        size_t n_nodes;
+        PlanMemory mem;
+        PlanEvacuation evac;
+        bool paused;
+        unsigned evacuations_this_tick; /* started since the last look */
+} PlanInput;
+
+/* Why a block is left alone, or what it would get. */
+typedef enum PlanVerdict {
+        VERDICT_OK,               /* "offline" or "evacuate": it would go (movable pages or not) */
+        VERDICT_EVACUATING,       /* "evacuating": in flight */
+        VERDICT_OFFLINED,         /* "offlined": offline, taken by mempowerd */
+        VERDICT_OFFLINE_OTHER,    /* "offline-other": offline, not by mempowerd */
+        VERDICT_GOING_OFFLINE,    /* "going-offline": someone's offline is in flight */
+        VERDICT_EXCLUDED,         /* "excluded": ExcludeBlocks */
+        VERDICT_NO_NODE,          /* "no-node": no nodeN link */
+        VERDICT_SPANS_ZONES,      /* "spans-zones": valid_zones "none" */
+        VERDICT_KERNEL_DMA_ZONE,  /* "kernel-dma-zone": DMA or DMA32 */
+        VERDICT_KERNEL_ZONE,      /* "kernel-zone": Normal, OfflineKernelZones=no */
+        VERDICT_OTHER_ZONE,       /* "unsupported-zone": not exactly Normal or Movable */
+        VERDICT_LOWEST_OF_NODE,   /* "lowest-of-node": the node's "region 0" */
+        VERDICT_UNKNOWN_USAGE,    /* "unknown-usage": not counted yet */
+        VERDICT_UNMOVABLE_PAGES,  /* "unmovable-pages" */
+        VERDICT_UNKNOWN_PAGES,    /* "unidentified-pages": kernel-zone pages that read 0 */
+        VERDICT_HUGETLB,          /* "hugetlb": even pool pages, to be safe */
+        VERDICT_HOLES,            /* "holes": pages without struct page; the kernel refuses */
+        VERDICT_BACKOFF,          /* "backoff": failed recently, or held */
+        VERDICT_PAUSED,           /* "paused": Pause() */
+        VERDICT_PRESSURE,         /* "pressure": memory is being given back */
+        VERDICT_QUIET,            /* "after-pressure": BackoffInitialSec after pressure */
+        VERDICT_NO_COUNTERS,      /* "counters-unreadable": fail closed */
+        VERDICT_NODE_BUSY,        /* "node-busy": its node ran short or its free memory falls */
+        VERDICT_NODE_FLOOR,       /* "node-floor": its node would fall below NodeMinFreeMiB */
+        VERDICT_RESERVE,          /* "reserve": MemAvailable would come within a block of the reserve */
+        VERDICT_COMMIT,           /* "commit-headroom": the commit headroom would fall short */
+        VERDICT_KERNEL_FLOOR,     /* "kernel-floor": kernel zones would fall below their reserve */
+        VERDICT_KERNEL_RATIO,     /* "kernel-ratio": MOVABLE:KERNEL would exceed 3:1 */
+        VERDICT_NO_DESTINATION,   /* "no-destination": no allowed node can take its pages */
+        _PLAN_VERDICT_MAX,
+        _PLAN_VERDICT_INVALID = -22,
+} PlanVerdict;
+
+const char *plan_verdict_to_string(PlanVerdict v);
+/* The word for a block: plan_verdict_to_string, but VERDICT_OK reads
+ * "evacuate" when the block holds movable pages and "offline" when not. */
+const char *plan_verdict_word(PlanVerdict v, const MemBlock *b);
+
+typedef enum PlanActionKind {
+        PLAN_ABORT,   /* end the evacuation in flight */
+        PLAN_ONLINE,  /* online the block into zone */
+        PLAN_MIGRATE, /* start an evacuation: move_pages the block's pages to dest_node */
+        PLAN_OFFLINE, /* write "offline": the second step, or the only one */
+        _PLAN_ACTION_KIND_MAX,
+        _PLAN_ACTION_KIND_INVALID = -22,
+} PlanActionKind;
+
+typedef enum PlanReason {
+        PLAN_REASON_HANDSHAKE, /* "handshake": next free after first use */
+        PLAN_REASON_SWEEP,     /* "sweep": consolidation */
+        PLAN_REASON_STEP,      /* "step": the offline after the migration */
+        PLAN_REASON_PRESSURE,  /* "pressure": see Plan.pressure */
+        PLAN_REASON_NODE,      /* "node-floor": a node below NodeMinFreeMiB */
+        PLAN_REASON_REFUSED,   /* "refused": the migrated block no longer qualifies (verdict) */
+        PLAN_REASON_EXIT,      /* "exit": the daemon gives back before it exits */
+        _PLAN_REASON_MAX,
+        _PLAN_REASON_INVALID = -22,
+} PlanReason;
+
+typedef enum PlanZone {
+        PLAN_ZONE_NONE,    /* cannot be onlined */
+        PLAN_ZONE_MOVABLE, /* "online_movable" */
+        PLAN_ZONE_KERNEL,  /* "online_kernel" */
+        _PLAN_ZONE_MAX,
+        _PLAN_ZONE_INVALID = -22,
+} PlanZone;
+
+/* The zone an offline block goes back into (rule 4), PLAN_ZONE_NONE when it
+ * is not to be onlined; *ret_fallback: not the zone it came from. anyone:
+ * also blocks mempowerd does not own (OnlineAll()), movable only. */
+PlanZone planner_online_zone(const Config *c, const MemBlock *b, bool anyone, bool *ret_fallback);
+
+const char *plan_action_kind_to_string(PlanActionKind k);
+const char *plan_reason_to_string(PlanReason r);
+/* The word written to the block's state file: "online_movable", ... */
+const char *plan_zone_to_state_word(PlanZone z);
+
+typedef struct PlanAction {
+        PlanActionKind kind;
+        PlanReason reason;
+        uint32_t index;
+        int node;            /* the block's node */
+        int dest_node;       /* PLAN_MIGRATE: where move_pages sends the pages */
+        PlanZone zone;       /* PLAN_ONLINE */
+        bool fallback;       /* PLAN_ONLINE: not the zone it came from (not valid now) */
+        PlanVerdict verdict; /* PLAN_ABORT with PLAN_REASON_REFUSED: why */
+        uint64_t movable;    /* PLAN_MIGRATE, PLAN_OFFLINE: movable pages counted */
+} PlanAction;
+
+typedef struct Plan {
+        PlanAction actions[PLAN_ACTIONS_MAX];
+        size_t n_actions;
+        unsigned pressure;       /* PRESSURE_* now */
+        uint64_t reserve_pages;
+        uint64_t available_pages;
+        uint64_t commit_headroom_pages; /* UINT64_MAX: no limit (mode 1) */
+        bool onlining_waits;     /* blocks are due but wait for the worker to end */
+        bool nodes_short;        /* some node is below its floor */
+        /* The handshake's events of a look; the caller's buffer of
+         * planner_max_events() entries (NULL: not wanted). */
+        HandshakeEvent *events;
+        size_t events_size;
+        size_t n_events;
+} Plan;
+
+typedef struct PlannerState {
+        Handshake handshake;
+        uint64_t *node_short_usec; /* by node: when it was last below its floor, 0 never */
+        size_t n_nodes;
+        uint64_t pressure_usec;    /* when the machine was last under pressure, 0 never */
+} PlannerState;
+
+/* For nodes 0 .. n_nodes - 1. -ENOMEM. */
+int planner_state_init(PlannerState *st, size_t n_nodes);
+/* Grow or shrink (node hot-add); kept what there was. -ENOMEM (untouched). */
+int planner_state_set_nodes(PlannerState *st, size_t n_nodes);
+void planner_state_free(PlannerState *st);
+
+/* Events a plan may hold: a look's, and a refused note per node. */
+static inline size_t planner_max_events(const PlannerState *st)
+{
+        return handshake_max_events(&st->handshake) + st->handshake.n_slots;
+}
+
+/* The plan for in. ret->events/events_size are the caller's and kept; the
+ * rest of *ret is overwritten. -EINVAL for a bad input (no config, page size
+ * 0, a kind out of range), -ENOBUFS when ret->events is set but smaller than
+ * planner_max_events(). */
+int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret);
+
+typedef struct PlanSummary {
+        size_t offlinable;          /* blocks the sweep would take from here, one after the other */
+        uint64_t available_after;   /* MemAvailable (pages) once they are offline */
+        uint64_t reserve_pages;
+        unsigned pressure;          /* PRESSURE_* now */
+} PlanSummary;
+
+/* What the planner would do with each block if nothing changed but its own
+ * actions: ret_verdicts[i] for in->blocks[i]. Blocks that qualify are taken
+ * in the sweep's order, each one lowering what is free, until the reserve,
+ * the floors or the destinations stop them (those get the verdict that
+ * stopped them). The state is not changed. scratch: in->n_blocks entries.
+ * ret_summary may be NULL. -EINVAL as planner_decide, and for more than
+ * UINT32_MAX blocks. */
+int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *ret_verdicts,
+                    uint64_t *scratch, PlanSummary *ret_summary);
