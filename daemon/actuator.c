@@ -125,11 +125,6 @@ void actuator_set_dry_run(Actuator *a, bool dry_run)
         a->setup.dry_run = dry_run;
 }
 
-bool actuator_dry_run(const Actuator *a)
-{
-        return a->setup.dry_run;
-}
-
 bool actuator_busy(const Actuator *a)
 {
         return a->w.kind != WORKER_NONE;
@@ -377,6 +372,22 @@ fail_pipes:
         return r;
 }
 
+/* Start job; in a dry run it succeeded at once (done: its outcome). */
+static int worker_run_job(Actuator *a, const WorkerJob *job, uint64_t timeout_usec, ActResult done,
+                          ActOutcome *ret)
+{
+        int r;
+
+        if (actuator_busy(a))
+                return -EBUSY;
+        if (a->setup.dry_run) {
+                *ret = (ActOutcome){ .result = done, .index = job->index, .simulated = true };
+                return 1;
+        }
+        r = worker_start(a, job, timeout_usec);
+        return r < 0 ? r : 0;
+}
+
 int actuator_migrate(Actuator *a, uint32_t index, uint64_t start_pfn, int src_node, int dest_node,
                      uint64_t batch_pages, uint64_t timeout_usec, ActOutcome *ret)
 {
@@ -388,31 +399,15 @@ int actuator_migrate(Actuator *a, uint32_t index, uint64_t start_pfn, int src_no
                 .dest_node = dest_node,
                 .batch_pages = batch_pages,
         };
-        int r;
 
-        if (actuator_busy(a))
-                return -EBUSY;
-        if (a->setup.dry_run) {
-                *ret = (ActOutcome){ .result = ACT_MIGRATED, .index = index, .simulated = true };
-                return 1;
-        }
-        r = worker_start(a, &job, timeout_usec);
-        return r < 0 ? r : 0;
+        return worker_run_job(a, &job, timeout_usec, ACT_MIGRATED, ret);
 }
 
 int actuator_offline(Actuator *a, uint32_t index, uint64_t timeout_usec, ActOutcome *ret)
 {
         WorkerJob job = { .kind = WORKER_OFFLINE, .index = index };
-        int r;
 
-        if (actuator_busy(a))
-                return -EBUSY;
-        if (a->setup.dry_run) {
-                *ret = (ActOutcome){ .result = ACT_OFFLINED, .index = index, .simulated = true };
-                return 1;
-        }
-        r = worker_start(a, &job, timeout_usec);
-        return r < 0 ? r : 0;
+        return worker_run_job(a, &job, timeout_usec, ACT_OFFLINED, ret);
 }
 
 int actuator_abort(Actuator *a, const char *why)

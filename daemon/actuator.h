@@ -84,7 +84,6 @@ Actuator *actuator_free(Actuator *a);
 /* From now on workers can run: they are watched from event. */
 void actuator_attach(Actuator *a, sd_event *event, int kpf_fd);
 void actuator_set_dry_run(Actuator *a, bool dry_run);
-bool actuator_dry_run(const Actuator *a);
 
 /* A worker runs (until its exit has been reported). */
 bool actuator_busy(const Actuator *a);

@@ -63,6 +63,7 @@ static void manager_set_error(Manager *m, const char *fmt, ...)
 }
 
 static void on_outcome(const ActOutcome *o, void *userdata);
+static void manager_save_state(Manager *m);
 
 int manager_new(Manager **ret)
 {
@@ -130,7 +131,8 @@ bool manager_dry_run(const Manager *m)
         return m->force_dry_run || m->config.dry_run;
 }
 
-int manager_size_nodes(Manager *m)
+/* Size the per-node arrays for the table's nodes. */
+static int manager_size_nodes(Manager *m)
 {
         size_t want = 0;
         NodeState *n;
@@ -301,6 +303,7 @@ void manager_snapshot(const Manager *m, PlanKind kind, PlanInput *ret)
                 /* an OnlineAll() waiting: nothing new goes offline */
                 .paused = m->paused || m->n_online_all_replies > 0,
                 .evacuations_this_tick = m->evacuations_this_tick,
+                .last_online_usec = m->last_online_usec,
         };
 }
 
@@ -385,6 +388,7 @@ static void apply_onlined(Manager *m, const ActOutcome *o, const PlanAction *a)
         if (!b)
                 return;
         b->track.owned = false;
+        b->track.hot_added = false;
         b->track.origin_zones = 0;
         b->track.online_retry_usec = 0;
         /* A block the kernel just onlined is empty: all its pages went to
@@ -395,6 +399,7 @@ static void apply_onlined(Manager *m, const ActOutcome *o, const PlanAction *a)
         b->scanned_ns = clock_ns(CLOCK_MONOTONIC);
         b->node_free_at_scan = 0;
         m->counters.blocks_onlined++;
+        m->last_online_usec = now_usec();
         if (owned) {
                 m->bytes_offlined_by_daemon =
                         u64_sub_sat(m->bytes_offlined_by_daemon, m->table.block_size_bytes);
@@ -708,6 +713,24 @@ static void execute_start(Manager *m, const PlanAction *a)
                 manager_apply(m, &o, a);
 }
 
+/* End the evacuation in flight for why: the worker is killed (its outcome
+ * comes later), or, between the steps, it just ends. */
+static void manager_abort(Manager *m, const char *why)
+{
+        if (m->evac.phase == PLAN_EVAC_NONE || m->evac.phase == PLAN_EVAC_ENDING)
+                return;
+        m->evac.end_reason = why;
+        if (actuator_abort(m->actuator, why) > 0) {
+                m->evac.phase = PLAN_EVAC_ENDING;
+                return;
+        }
+        {
+                ActOutcome o = { .result = ACT_ABORTED, .index = m->evac.index, .reason = why };
+
+                apply_aborted(m, &o);
+        }
+}
+
 static void execute_abort(Manager *m, const PlanAction *a)
 {
         char buf[64];
@@ -727,17 +750,7 @@ static void execute_abort(Manager *m, const PlanAction *a)
                 log_block(LOG_INFO, a->index, "refused",
                           "memory%" PRIu32 ": not offlined after all: %s", a->index,
                           plan_verdict_to_string(a->verdict));
-        m->evac.end_reason = why;
-        if (actuator_abort(m->actuator, why) > 0) {
-                m->evac.phase = PLAN_EVAC_ENDING;
-                return;
-        }
-        /* Between the steps: no worker to end. */
-        {
-                ActOutcome o = { .result = ACT_ABORTED, .index = m->evac.index, .reason = why };
-
-                apply_aborted(m, &o);
-        }
+        manager_abort(m, why);
 }
 
 static void execute_online(Manager *m, const PlanAction *a)
@@ -942,11 +955,8 @@ int manager_online_all_request(Manager *m, sd_bus_message *msg)
         /* The administrator's decision: the evacuation in flight ends (its
          * offline holds the hotplug lock the onlines need). */
         if (m->evac.phase != PLAN_EVAC_NONE && m->evac.phase != PLAN_EVAC_ENDING) {
-                PlanAction a = { .kind = PLAN_ABORT, .index = m->evac.index,
-                                 .reason = PLAN_REASON_EXIT };
-
                 log_info("OnlineAll(): ending the evacuation of memory%" PRIu32, m->evac.index);
-                execute_abort(m, &a);
+                manager_abort(m, "OnlineAll()");
         }
         if (actuator_busy(m->actuator))
                 return 1;
@@ -975,7 +985,8 @@ int manager_give_back_now(Manager *m)
 
 /* ---- State file ---- */
 
-void manager_save_state(Manager *m)
+/* Write the state file if the owned set changed. */
+static void manager_save_state(Manager *m)
 {
         RunState s = { 0 };
         int r;
@@ -1339,18 +1350,9 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                  * give back. */
                 if (after->state == BLOCK_OFFLINE) {
                         after->track.owned = true;
+                        after->track.hot_added = true;
                         after->track.origin_zones = 0;
                         m->state_dirty = true;
-                        if (m->config.online_hot_added) {
-                                PlanAction a = { .kind = PLAN_ONLINE, .index = e->index,
-                                                 .zone = PLAN_ZONE_MOVABLE,
-                                                 .reason = PLAN_REASON_EXIT };
-                                ActOutcome o;
-
-                                if (after->zones & ZONE_MOVABLE_BIT &&
-                                    actuator_online(m->actuator, e->index, PLAN_ZONE_MOVABLE, &o) >= 0)
-                                        manager_apply(m, &o, &a);
-                        }
                 }
         } else if (old != after->state) {
                 log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),

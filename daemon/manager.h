@@ -127,6 +127,7 @@ typedef struct Manager {
         bool decide_again;  /* an outcome came while deciding: plan once more */
         Evacuation evac;
         unsigned evacuations_this_tick;
+        uint64_t last_online_usec; /* when mempowerd last onlined a block */
         Actuator *actuator;
 
         /* Dry run: offline blocks of the model (BlockTrack.modelled). */
@@ -172,8 +173,6 @@ bool manager_dry_run(const Manager *m);
  * appeared without a uevent, states changed by another agent. What was
  * counted of unchanged blocks is kept. */
 int manager_reread_blocks(Manager *m);
-/* Size the per-node arrays for the table's nodes. */
-int manager_size_nodes(Manager *m);
 
 /* One tick: readings, probes, counts within the CPU budget, then a plan. */
 int manager_tick(Manager *m);
@@ -211,8 +210,6 @@ int manager_give_back_now(Manager *m);
 /* Run the daemon's event loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 
-/* Write the state file if the owned set changed. */
-void manager_save_state(Manager *m);
 
 static inline uint64_t manager_node_free_pages(const Manager *m, int node)
 {

@@ -179,6 +179,7 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
                                                                          : HANDSHAKE_FREE_UNKNOWN;
                 bool known = now_free != HANDSHAKE_FREE_UNKNOWN;
                 bool busy = in->busy_node >= 0 && (size_t)in->busy_node == node;
+                bool hold = in->hold || (in->node_hold && node < in->n_nodes && in->node_hold[node]);
 
                 /* 1. Drop a note whose block no longer qualifies. */
                 if (s->noted) {
@@ -194,7 +195,7 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
                 /* 2. next-free: a rise from the lowest count since a note made
                  * at an earlier look. Holding or busy: the count restarts. */
                 if (known) {
-                        if (in->hold || busy) {
+                        if (hold || busy) {
                                 s->freed = false;
                                 s->low_free = now_free;
                         } else if (s->low_free == HANDSHAKE_FREE_UNKNOWN || now_free < s->low_free) {

@@ -56,6 +56,8 @@
  * - HandshakeInput.hold (pressure, pause) still notes and drops but marks
  *   nothing freed and clears what was: under pressure the daemon onlines
  *   blocks, and the free pages that brings are not a "free" signal.
+ *   node_hold does the same for single nodes (blocks onlined there since the
+ *   previous look, for a node that ran short).
  * - Slots are allocated once (handshake_init / handshake_set_nodes), so a
  *   look never allocates. Blocks and counts of nodes beyond the slots are
  *   ignored. */
@@ -104,6 +106,7 @@ typedef struct HandshakeInput {
         const uint64_t *node_free; /* free pages by node id; HANDSHAKE_FREE_UNKNOWN = not read */
         size_t n_nodes;
         bool hold;           /* note and drop, but mark nothing freed */
+        const bool *node_hold; /* by node id (n_nodes): hold for this node only; NULL none */
         int busy_node;       /* an evacuation is in progress on this node, -1 none */
         uint64_t rise_pages; /* the smallest rise that counts as a free (at least 1) */
 } HandshakeInput;

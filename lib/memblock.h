@@ -41,6 +41,7 @@ typedef struct BlockTrack {
         bool owned;          /* offline because mempowerd took it offline (or kept it
                               * offline after a hot-add): it gives it back */
         unsigned origin_zones; /* owned: the zone it was online in (ZONE_*_BIT), 0 unknown */
+        bool hot_added;      /* owned: it appeared offline by a hot-add while the daemon ran */
         bool modelled;       /* dry run: offline in the model only, online in the kernel */
         uint64_t model_free;    /* modelled: free pages it took from its node */
         uint64_t model_movable; /* modelled: movable pages it put on model_dest */

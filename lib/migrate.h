@@ -4,8 +4,8 @@
 /* Moving located pages to another node with move_pages(2) (libnuma's
  * numa_move_pages, MPOL_MF_MOVE_ALL), in batches, counting what the kernel
  * answered for every page. The system call goes through MigrateOps so tests
- * can hand the code each answer the kernel is known to give
- * (docs/kernel-interfaces.md) and check what it makes of it. */
+ * can hand the code each answer the kernel is known to give (below, and
+ * move_pages(2)) and check what it makes of it. */
 
 #include <limits.h>
 #include <stddef.h>

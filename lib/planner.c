@@ -77,6 +77,7 @@ static const char *const reason_names[_PLAN_REASON_MAX] = {
         [PLAN_REASON_NODE] = "node-floor",
         [PLAN_REASON_REFUSED] = "refused",
         [PLAN_REASON_EXIT] = "exit",
+        [PLAN_REASON_HOT_ADD] = "hot-add",
 };
 
 const char *plan_reason_to_string(PlanReason r)
@@ -145,15 +146,23 @@ int planner_state_set_nodes(PlannerState *st, size_t n_nodes)
                 return 0;
         if (n_nodes > SIZE_MAX / sizeof(uint64_t))
                 return -ENOMEM;
+        bool *o;
+
         a = realloc(st->node_short_usec, (n_nodes ? n_nodes : 1) * sizeof(uint64_t));
         if (!a)
                 return -ENOMEM;
         st->node_short_usec = a;
+        o = realloc(st->node_onlined, (n_nodes ? n_nodes : 1) * sizeof(bool));
+        if (!o)
+                return -ENOMEM;
+        st->node_onlined = o;
         r = handshake_set_nodes(&st->handshake, n_nodes);
         if (r < 0)
-                return r; /* the larger array is harmless; n_nodes stays */
-        for (size_t i = st->n_nodes; i < n_nodes; i++)
+                return r; /* the larger arrays are harmless; n_nodes stays */
+        for (size_t i = st->n_nodes; i < n_nodes; i++) {
                 a[i] = 0;
+                o[i] = false;
+        }
         st->n_nodes = n_nodes;
         return 0;
 }
@@ -164,6 +173,7 @@ void planner_state_free(PlannerState *st)
                 return;
         handshake_free(&st->handshake);
         free(st->node_short_usec);
+        free(st->node_onlined);
         *st = (PlannerState){ 0 };
 }
 
@@ -350,11 +360,27 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
                         x->pressure |= PRESSURE_PSI;
                 if (x->headroom != UINT64_MAX && x->headroom < x->reserve)
                         x->pressure |= PRESSURE_COMMIT;
-                if (c->offline_kernel_zones && x->kernel_free != PLAN_FREE_UNKNOWN &&
-                    x->kernel_free < x->kernel_reserve)
+                /* Kernel zones short: user pages drain them when movable
+                 * memory runs out, and GFP_KERNEL allocations cannot use
+                 * ZONE_MOVABLE, whatever MemAvailable says. */
+                if (x->kernel_free != PLAN_FREE_UNKNOWN && x->kernel_free < x->kernel_reserve)
+                        x->pressure |= PRESSURE_KERNEL;
+                /* hysteresis: what started giving back lasts to its mark plus a block */
+                if ((st->pressure_latched & PRESSURE_RESERVE) &&
+                    x->available < u64_add_sat(x->reserve, x->ppb))
+                        x->pressure |= PRESSURE_RESERVE;
+                if ((st->pressure_latched & PRESSURE_COMMIT) && x->headroom != UINT64_MAX &&
+                    x->headroom < u64_add_sat(x->reserve, x->commit_per_block))
+                        x->pressure |= PRESSURE_COMMIT;
+                if ((st->pressure_latched & PRESSURE_KERNEL) && x->kernel_free != PLAN_FREE_UNKNOWN &&
+                    x->kernel_free < u64_add_sat(x->kernel_reserve, x->ppb))
                         x->pressure |= PRESSURE_KERNEL;
         }
-        x->quiet = st->pressure_usec && st->pressure_usec + c->backoff_initial_usec > in->now_usec;
+        {
+                uint64_t last = u64_max(st->pressure_usec, in->last_online_usec);
+
+                x->quiet = last && u64_add_sat(last, c->backoff_initial_usec) > in->now_usec;
+        }
 
         /* Nodes below their floor, with blocks to give back. */
         if (x->node_floor > 0)
@@ -750,8 +776,9 @@ static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
                 .eligible = look_eligible,
                 .userdata = (void *)x,
                 .node_free = x->node_free,
-                .n_nodes = x->n_nodes,
+                .n_nodes = u64_min(x->n_nodes, st->n_nodes),
                 .hold = hold,
+                .node_hold = st->node_onlined,
                 .busy_node = evac_active(in) ? in->evac.node : -1,
                 .rise_pages = PLAN_HANDSHAKE_RISE_PAGES,
         };
@@ -760,6 +787,8 @@ static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
         k = handshake_look(&st->handshake, &hi, p->events, p->events_size);
         if (k > 0 && p->events)
                 p->n_events = (size_t)k;
+        for (size_t n = 0; n < st->n_nodes; n++)
+                st->node_onlined[n] = false;
 }
 
 /* The offline after the migration, or the end of an evacuation whose block
@@ -823,20 +852,24 @@ static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
         for (size_t n = 0; n < st->handshake.n_slots && !best; n++) {
                 uint32_t index;
                 const MemBlock *b;
+                PlanVerdict v;
 
                 if (!handshake_is_freed(&st->handshake, (int)n) ||
                     handshake_get_noted(&st->handshake, (int)n, &index) <= 0)
                         continue;
                 b = find_block(in, index);
-                if (b && verdict_start(x, st, b, &dest) == VERDICT_OK) {
+                v = b ? verdict_start(x, st, b, &dest) : VERDICT_NO_NODE;
+                if (v == VERDICT_OK) {
                         (void)handshake_take(&st->handshake, (int)n, NULL);
                         best = b;
                         best_dest = dest;
                         reason = PLAN_REASON_HANDSHAKE;
-                } else {
+                } else if (!b || verdict_block(x, b, false) != VERDICT_OK) {
+                        /* the block itself no longer qualifies */
                         (void)handshake_drop(&st->handshake, (int)n);
                         drop_event(p, (int)n, index);
                 }
+                /* else it waits: its node, the reserve, its back-off */
         }
 
         if (!best)
@@ -906,6 +939,11 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
         }
 
         give_back(&x, ret);
+        st->pressure_latched = x.pressure & (PRESSURE_RESERVE | PRESSURE_COMMIT | PRESSURE_KERNEL);
+        if (x.c->online_hot_added)
+                for (size_t i = 0; i < in->n_blocks; i++)
+                        if (in->blocks[i].track.hot_added && in->blocks[i].track.owned)
+                                (void)plan_online(&x, ret, &in->blocks[i], PLAN_REASON_HOT_ADD);
         if (x.pressure)
                 st->pressure_usec = in->now_usec ? in->now_usec : 1;
         for (size_t n = 0; n < x.n_nodes && n < st->n_nodes; n++)
@@ -913,22 +951,28 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                     x.node_free[n] < x.node_floor)
                         st->node_short_usec[n] = in->now_usec ? in->now_usec : 1;
 
-        if (in->kind == PLAN_WATCH)
-                return 0;
+        if (in->kind != PLAN_WATCH) {
+                PlanVerdict machine = verdict_machine(&x);
+                bool hold = machine != VERDICT_OK;
 
-        {
-                bool hold = verdict_machine(&x) != VERDICT_OK;
-
+                /* the look sees what was onlined before it, not by this plan */
                 if (in->kind == PLAN_LOOK)
                         handshake_step(&x, st, ret, hold);
-                if (hold)
-                        return 0;
+                /* between its steps, an evacuation ends when nothing may go
+                 * offline now (paused, quiet time): it holds nothing */
+                if (hold && in->evac.phase == PLAN_EVAC_MIGRATED)
+                        plan_abort(&x, ret, PLAN_REASON_REFUSED, machine);
+                if (!hold && evac_active(in))
+                        continue_evacuation(&x, ret);
+                else if (!hold)
+                        start_evacuation(&x, st, ret);
         }
-        if (evac_active(in)) {
-                continue_evacuation(&x, ret);
-                return 0;
-        }
-        start_evacuation(&x, st, ret);
+        /* The free pages of blocks onlined now are not a free at the next
+         * look of their node. */
+        for (size_t i = 0; i < ret->n_actions; i++)
+                if (ret->actions[i].kind == PLAN_ONLINE && ret->actions[i].node >= 0 &&
+                    (size_t)ret->actions[i].node < st->n_nodes)
+                        st->node_onlined[ret->actions[i].node] = true;
         return 0;
 }
 

@@ -22,12 +22,19 @@
  * 1. Pressure: MemAvailable below the reserve (the larger of MinFreeMiB and
  *    MinFreePercent of MemTotal); at a look (PLAN_LOOK), PSI memory "some
  *    avg10" above PSISomeAvg10; commit headroom below the reserve (see
- *    below); kernel-zone free pages below the kernel reserve; meminfo that
- *    could not be read (fail closed). Under pressure the evacuation in
+ *    below); the kernel zones' free pages (buddy allocator, DMA to Normal)
+ *    below the reserve computed over the kernel zones' size: user pages drain
+ *    them when movable memory runs short, and GFP_KERNEL allocations cannot
+ *    use ZONE_MOVABLE whatever MemAvailable says; meminfo that could not be
+ *    read (fail closed). Under pressure the evacuation in
  *    flight is aborted and blocks are onlined, lowest index first, until
  *    MemAvailable and the commit headroom reach the reserve plus one block
  *    (at least one block under any pressure). Blocks whose online failed
- *    within the last second come after the others.
+ *    within the last second come after the others. Pressure of the reserve,
+ *    the commit headroom or the kernel zones, once seen, lasts until what
+ *    stopped it is back above its mark plus one block (hysteresis): an
+ *    online that had to wait for an offline to end still happens when
+ *    MemAvailable crept back just over the reserve meanwhile.
  * 2. Node floors: a node below NodeMinFreeMiB gets its own offline blocks
  *    back until it has the floor plus one block (a process bound to a node
  *    runs short there while the machine does not).
@@ -41,9 +48,12 @@
  *    wins over its zone). With OnlineOthers=yes, other offline blocks too,
  *    movable only. Excluded blocks are never touched. When the daemon exits
  *    (PLAN_GIVE_BACK), every block it owns, unless KeepOfflineOnExit=yes.
+ *    With OnlineHotAdded=yes, a block hot-added offline is onlined at once.
  * 5. No offline under pressure, on a node that ran short, while paused, for
- *    BackoffInitialSec after any pressure (the quiet time), or when the
- *    counters could not be read.
+ *    BackoffInitialSec after any pressure and after any block was onlined
+ *    (the quiet time: an online can take seconds on a loaded machine, and
+ *    memory just given back is not taken again while the demand that needed
+ *    it goes on), or when the counters could not be read.
  * 6. A block may go offline when it is online, not excluded, on a node, in
  *    ZONE_MOVABLE (or ZONE_NORMAL with OfflineKernelZones=yes), not its
  *    node's lowest block, counted, with no unmovable, unknown or hugetlb
@@ -58,7 +68,9 @@
  *    DestinationNodes and the floors). A node whose free memory is falling
  *    (something allocates there) is left alone.
  * 7. Which block: the one the handshake made ready (first use, then the next
- *    free on its node) if it qualifies, else the consolidation sweep's pick:
+ *    free on its node) if it qualifies (a note whose block no longer can go
+ *    is dropped; one that must wait for its node or the reserve waits),
+ *    else the consolidation sweep's pick:
  *    the qualifying block cheapest to empty (fewest movable pages, the
  *    highest index on ties). One evacuation at a time, at most
  *    MaxEvacuationsPerTick started per tick.
@@ -185,6 +197,7 @@ typedef struct PlanInput {
         PlanEvacuation evac;
         bool paused;
         unsigned evacuations_this_tick; /* started since the last look */
+        uint64_t last_online_usec;      /* when mempowerd last onlined a block, 0 never */
 } PlanInput;
 
 /* Why a block is left alone, or what it would get. */
@@ -244,6 +257,7 @@ typedef enum PlanReason {
         PLAN_REASON_NODE,      /* "node-floor": a node below NodeMinFreeMiB */
         PLAN_REASON_REFUSED,   /* "refused": the migrated block no longer qualifies (verdict) */
         PLAN_REASON_EXIT,      /* "exit": the daemon gives back before it exits */
+        PLAN_REASON_HOT_ADD,   /* "hot-add": OnlineHotAdded=yes */
         _PLAN_REASON_MAX,
         _PLAN_REASON_INVALID = -22,
 } PlanReason;
@@ -297,8 +311,10 @@ typedef struct Plan {
 typedef struct PlannerState {
         Handshake handshake;
         uint64_t *node_short_usec; /* by node: when it was last below its floor, 0 never */
+        bool *node_onlined;        /* by node: a block was onlined there since the last look */
         size_t n_nodes;
         uint64_t pressure_usec;    /* when the machine was last under pressure, 0 never */
+        unsigned pressure_latched; /* PRESSURE_* that last until the band is cleared */
 } PlannerState;
 
 /* For nodes 0 .. n_nodes - 1. -ENOMEM. */

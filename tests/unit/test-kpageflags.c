@@ -15,7 +15,8 @@
 #define K KPF_ZONE_KERNEL
 #define M KPF_ZONE_MOVABLE
 
-/* Flag words as documented in kernel-interfaces.md. */
+/* Flag words as the kernel reports them (seen in the QEMU guest and on the
+ * development machine, see lib/kpageflags.c). */
 #define W_THP_HEAD        UINT64_C(0x40040d828)
 #define W_THP_TAIL        UINT64_C(0x411800)
 #define W_HUGETLB_HEAD    UINT64_C(0x400029808)

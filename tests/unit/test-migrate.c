@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* migrate: what the code makes of every answer move_pages(2) is known to give
- * (docs/kernel-interfaces.md), injected through MigrateOps; then the real
+ * (move_pages(2), and what the QEMU guest showed: lib/migrate.h), injected
+ * through MigrateOps; then the real
  * system call on this machine's own pages. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,7 +141,7 @@ static void test_all_moved_in_batches(void)
         CHECK(!k.status_not_prefilled);
 }
 
-/* Every per-page status of the man page and kernel-interfaces.md. */
+/* Every per-page status of the man page and of lib/migrate.h. */
 static void test_per_page_statuses(void)
 {
         static const int answers[] = {

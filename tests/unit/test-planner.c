@@ -30,6 +30,7 @@ typedef struct TBlock {
         bool uncounted;
         uint64_t backoff_until;
         uint64_t retry_at;
+        bool hot_added;
 } TBlock;
 
 typedef struct TNode {
@@ -63,11 +64,12 @@ typedef struct TCase {
         Overcommit overcommit;
         uint64_t commit_limit_mib, committed_mib;
         unsigned ratio;
-        int64_t kernel_free_mib; /* < 0: not read */
+        int64_t kernel_free_mib; /* <= 0: not read */
         PlanEvacuation evac;
         bool paused;
         unsigned this_tick;
         uint64_t pressure_ago;   /* µs before NOW, 0 never */
+        uint64_t online_ago;     /* µs before NOW a block was onlined, 0 never */
         int short_node;          /* ran short 1 s ago; -1 none */
         unsigned pressure;       /* expected flags */
         bool waits;              /* expected onlining_waits */
@@ -103,6 +105,10 @@ static void cfg_dest_none(Config *c)
 static void cfg_no_floor(Config *c)
 {
         c->node_reserve_mib = 0;
+}
+static void cfg_hot_added(Config *c)
+{
+        c->online_hot_added = true;
 }
 static void cfg_exclude_40(Config *c)
 {
@@ -357,6 +363,15 @@ static const TCase cases[] = {
                 .n_verdicts = 1,
         },
         {
+                .name = "quiet time after a block was onlined (a slow online outlasts the pressure)",
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV }, END },
+                .nodes = { { 600 }, { 400 } },
+                .pressure_ago = 60 * 1000000u,
+                .online_ago = 2 * 1000000u,
+                .verdicts = { { 33, VERDICT_QUIET } },
+                .n_verdicts = 1,
+        },
+        {
                 .name = "the quiet time ends after BackoffInitialSec",
                 .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV }, END },
                 .nodes = { { 600 }, { 400 } },
@@ -396,6 +411,18 @@ static const TCase cases[] = {
                              { PLAN_ONLINE, 33, PLAN_REASON_PRESSURE, .zone = PLAN_ZONE_MOVABLE },
                              { PLAN_ONLINE, 34, PLAN_REASON_PRESSURE, .zone = PLAN_ZONE_MOVABLE } },
                 .n_actions = 3,
+        },
+        {
+                .name = "kernel zones short (user pages drain them): no offline, blocks back",
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV }, END },
+                .nodes = { { 600 }, { 400 } },
+                .kernel_free_mib = 100,
+                .pressure = PRESSURE_KERNEL,
+                .actions = { { PLAN_ONLINE, 34, PLAN_REASON_PRESSURE, .zone = PLAN_ZONE_MOVABLE } },
+                .n_actions = 1,
+                .verdicts = { { 33, VERDICT_PRESSURE } },
+                .n_verdicts = 1,
         },
         {
                 .name = "ZONE_NORMAL: not a target by default",
@@ -508,6 +535,16 @@ static const TCase cases[] = {
                 .n_actions = 1,
         },
         {
+                .name = "after the migration, paused: the evacuation ends",
+                .kind = PLAN_STEP,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV, .movable = 100 }, END },
+                .nodes = { { 600 }, { 400 } },
+                .paused = true,
+                .evac = { .phase = PLAN_EVAC_MIGRATED, .index = 33, .node = 1, .moved_pages = 100 },
+                .actions = { { PLAN_ABORT, 33, PLAN_REASON_REFUSED } },
+                .n_actions = 1,
+        },
+        {
                 .name = "MaxEvacuationsPerTick reached",
                 .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV }, END },
                 .nodes = { { 600 }, { 400 } },
@@ -588,6 +625,26 @@ static const TCase cases[] = {
                 .offlinable = 1,
         },
         {
+                .name = "OnlineHotAdded=yes: a hot-added block is onlined at once",
+                .config = cfg_hot_added,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV },
+                            { 40, 1, 'x', MOV | NRM, .owned = true, .hot_added = true },
+                            { 41, 1, 'x', MOV | NRM, .owned = true, .origin = MOV }, END },
+                .nodes = { { 600 }, { 400 } },
+                .avail_mib = 384,
+                .actions = { { PLAN_ONLINE, 40, PLAN_REASON_HOT_ADD, .zone = PLAN_ZONE_MOVABLE } },
+                .n_actions = 1,
+        },
+        {
+                .name = "OnlineHotAdded=no: a hot-added block waits for pressure",
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV },
+                            { 40, 1, 'x', MOV | NRM, .owned = true, .hot_added = true }, END },
+                .nodes = { { 600 }, { 400 } },
+                .avail_mib = 384,
+                .verdicts = { { 40, VERDICT_OFFLINED } },
+                .n_verdicts = 1,
+        },
+        {
                 .name = "NodeMinFreeMiB=0: no floors",
                 .config = cfg_no_floor,
                 .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV },
@@ -641,6 +698,7 @@ static MemBlock make_block(const TBlock *tb)
         b.track.owned = tb->owned;
         b.track.origin_zones = tb->origin;
         b.track.online_retry_usec = tb->retry_at;
+        b.track.hot_added = tb->hot_added;
         if (tb->backoff_until)
                 b.track.backoff = (Backoff){ .attempts = 1, .next_try_usec = tb->backoff_until };
         return b;
@@ -695,12 +753,13 @@ static void world_from_case(World *w, const TCase *t)
                         .overcommit_ratio = t->ratio ? t->ratio : 50,
                         .commit_limit_pages = t->commit_limit_mib * MIB,
                         .committed_pages = t->committed_mib * MIB,
-                        .zones_valid = t->kernel_free_mib >= 0,
+                        .zones_valid = t->kernel_free_mib > 0,
                         .kernel_free_pages = t->kernel_free_mib > 0 ? (uint64_t)t->kernel_free_mib * MIB : 0,
                 },
                 .evac = t->evac,
                 .paused = t->paused,
                 .evacuations_this_tick = t->this_tick,
+                .last_online_usec = t->online_ago ? NOW - t->online_ago : 0,
         };
         CHECK_EQ_INT(planner_state_init(&w->st, nn), 0);
         if (t->pressure_ago)
@@ -875,6 +934,98 @@ static void test_handshake_waits_for_worker(void)
         world_free(&w);
 }
 
+/* A freed note whose node is busy waits for it (it is not dropped), and a
+ * rise of the free count that our own onlining made is not a free. */
+static void test_handshake_waits_for_node(void)
+{
+        static const TCase base = {
+                .name = "handshake, busy node",
+                .blocks = { { 0, 0, 'o', 0, .unmovable = 1 }, { 32, 1, 'o', MOV },
+                            { 34, 1, 'o', MOV, .movable = 100 },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV }, END },
+                .nodes = { { 600 }, { 30 } },
+        };
+        World w;
+
+        world_from_case(&w, &base);
+        /* node 1 is short: 35 comes back (node floor); 34 is first used */
+        w.blocks[2].was_empty = true;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].kind, PLAN_ONLINE);
+        CHECK_EQ_INT(handshake_get_noted(&w.st.handshake, 1, NULL), 1);
+        w.blocks[2].was_empty = false;
+        w.blocks[3].state = BLOCK_ONLINE;
+        w.blocks[3].track.owned = false;
+        w.blocks[3].usage = (PageUsage){ .free = PPB };
+        w.blocks[3].usage_valid = true;
+        /* the next look: node 1's free rose by the block just onlined: not a free */
+        w.nodes[1].free_pages += 128 * MIB;
+        w.nodes[1].prev_free_pages = w.nodes[1].free_pages;
+        w.in.now_usec += 1000000;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK(!handshake_is_freed(&w.st.handshake, 1));
+        /* a real free: freed, but node 1 ran short a second ago: it waits */
+        w.nodes[1].free_pages += 200 * MIB;
+        w.nodes[1].prev_free_pages = w.nodes[1].free_pages;
+        w.in.now_usec += 1000000;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK(handshake_is_freed(&w.st.handshake, 1));
+        CHECK_EQ_INT(w.plan.n_actions, 0);
+        /* BackoffInitialSec later: the handshake's block goes */
+        w.in.now_usec += 30000000;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].index, 34);
+        CHECK_EQ_INT(w.plan.actions[0].reason, PLAN_REASON_HANDSHAKE);
+        world_free(&w);
+}
+
+/* Pressure seen during an offline waits for the worker; when it has ended,
+ * MemAvailable may have crept back just over the reserve: the online still
+ * happens (hysteresis), and ends only above the reserve plus a block. */
+static void test_pressure_hysteresis(void)
+{
+        static const TCase base = {
+                .name = "hysteresis",
+                .blocks = { { 0, 0, 'o', 0, .unmovable = 1 }, { 32, 1, 'o', MOV },
+                            { 33, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 34, 1, 'g', MOV }, { 35, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            END },
+                .nodes = { { 600 }, { 400 } },
+                .avail_mib = 250,
+                .evac = { .phase = PLAN_EVAC_OFFLINING, .index = 34, .node = 1 },
+        };
+        World w;
+
+        world_from_case(&w, &base);
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK(w.plan.onlining_waits);
+        CHECK_EQ_INT(w.plan.actions[0].kind, PLAN_ABORT);
+        /* the worker ended; 260 MiB available: above the reserve, in the band */
+        w.in.evac = (PlanEvacuation){ 0 };
+        w.blocks[3].state = BLOCK_ONLINE;
+        w.in.kind = PLAN_STEP;
+        w.in.mem.available_pages = 260 * MIB;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.pressure, PRESSURE_RESERVE);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].kind, PLAN_ONLINE);
+        CHECK_EQ_INT(w.plan.actions[0].index, 33);
+        /* 33 is back: 390 MiB, above the reserve plus a block: over */
+        w.blocks[2].state = BLOCK_ONLINE;
+        w.blocks[2].track.owned = false;
+        w.in.mem.available_pages = 390 * MIB;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.pressure, 0);
+        CHECK_EQ_INT(w.plan.n_actions, 0);
+        /* without a latch, the band itself is no pressure */
+        w.in.mem.available_pages = 300 * MIB;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.pressure, 0);
+        world_free(&w);
+}
+
 /* Pressure sets the quiet time and a node short its busy time; both in the
  * state, for the next calls. */
 static void test_memory_of_pressure(void)
@@ -989,7 +1140,9 @@ int main(void)
         test_table();
         test_handshake_sequence();
         test_handshake_waits_for_worker();
+        test_handshake_waits_for_node();
         test_memory_of_pressure();
+        test_pressure_hysteresis();
         test_bad_input();
         test_state_resize();
         return test_summary("test-planner");

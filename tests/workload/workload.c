@@ -72,6 +72,7 @@ struct workload {
 
         size_t page_size;
         uint64_t block_bytes;
+        uint64_t committed_bytes; /* commit: mapped, not touched */
 };
 
 static volatile sig_atomic_t got_usr1, got_term;
@@ -224,6 +225,30 @@ static int cmd_alloc(struct workload *w, const char *arg) {
         }
         printf("alloc bytes=%" PRIu64 " total_bytes=%" PRIu64 " chunks=%zu seconds=%.2f\n", done,
                total_bytes(w), w->n_chunks, now_s() - t0);
+        return 0;
+}
+
+/* Commit MIB without touching it: a private writable mapping the kernel
+ * charges to Committed_AS (vm.overcommit_memory=2 refuses it beyond
+ * CommitLimit). Kept until exit; "commit bytes=N" or "error commit: ...". */
+static int cmd_commit(struct workload *w, const char *arg) {
+        uint64_t mib;
+        void *addr;
+
+        if (parse_u64(arg, &mib) < 0 || mib == 0) {
+                printf("error commit: need a size in MiB\n");
+                return -EINVAL;
+        }
+        addr = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (addr == MAP_FAILED) {
+                int e = errno;
+
+                printf("error commit: %" PRIu64 " MiB: %s\n", mib, strerror(e));
+                return -e;
+        }
+        w->committed_bytes += mib * MIB;
+        printf("commit bytes=%" PRIu64 " committed_bytes=%" PRIu64 "\n", (uint64_t)(mib * MIB),
+               w->committed_bytes);
         return 0;
 }
 
@@ -651,6 +676,8 @@ static int run_command(struct workload *w, char *line, int *status) {
                 r = cmd_alloc(w, arg);
         else if (strcmp(cmd, "verify") == 0)
                 r = cmd_verify(w);
+        else if (strcmp(cmd, "commit") == 0)
+                r = cmd_commit(w, arg);
         else if (strcmp(cmd, "free") == 0 || strcmp(cmd, "free-part") == 0)
                 r = cmd_free(w, cmd, arg);
         else if (strcmp(cmd, "corrupt") == 0)
@@ -709,6 +736,7 @@ static void help(const char *prog) {
                "\n"
                "Commands:\n"
                "  alloc MIB            allocate, touch and fill MIB more\n"
+               "  commit MIB           map MIB more without touching it (Committed_AS)\n"
                "  verify               check the pattern: verify wrong_bytes=W checked_bytes=C\n"
                "  free MIB             free the oldest chunks, at least MIB\n"
                "  free-part PCT        free the oldest chunks, at least PCT%% of the total\n"

@@ -6,6 +6,9 @@
 # has moved the remaining pages off with move_pages and offlined every
 # node-1 block that holds no unmovable page but the node's lowest; the
 # workload's data is intact.
+# The handshake, not the sweep, must have started the evacuations after the
+# free: the journal's MEMPOWERD_REASON= field of their "offline after"
+# messages says so, and EvacuationsHandshake counts them.
 # It also checks the D-Bus signals: `busctl monitor` sees BlockOffline
 # (and BlockOnline) for each block that changed state while it watched.
 # shellcheck source=SCRIPTDIR/../lib.sh
@@ -70,6 +73,19 @@ fi
 # When the first block went offline after the free: the handshake latency.
 first_off=$(log_times ': offline after' | awk -v t="$t_free" '$1 >= t { printf "%.1f\n", $1 - t; exit }')
 [[ -z "$first_off" ]] || report free_to_first_offline_s "$first_off"
+
+# Who started the evacuations that ended after the free: the structured
+# field, not the message text.
+by_reason() { # reason → "offline after" messages with that field since the free
+        journalctl -u mempowerd -o json --no-pager MEMPOWERD_REASON="$1" |
+                jq -r --argjson t "$t_free" 'select((.__MONOTONIC_TIMESTAMP | tonumber) / 1e6 >= $t)
+                        | .MESSAGE | select(test(": offline after"))' | wc -l
+}
+hs=$(by_reason handshake) sw=$(by_reason sweep)
+report offlined_by_handshake "$hs"
+report offlined_by_sweep "$sw"
+assert_ge "$hs" 1 "blocks the handshake offlined after the free"
+assert_ge "$(mp_prop EvacuationsHandshake)" "$hs" "EvacuationsHandshake"
 
 migrated=$(mp_prop PagesMigrated)
 report pages_migrated "$((migrated - migrated_before))"

@@ -51,8 +51,11 @@ report memfree_kb "$memfree_kb"
 report memfree_drift_kb "$((free_after - free_before))"
 assert_within "$free_kb" "$memfree_kb" 2 "free pages of the report vs MemFree"
 
-# Every node-1 block: pages add up, nothing unmovable in ZONE_MOVABLE.
-while read -r idx pages free movable unmovable hugetlb nopage; do
-        sum=$((free + movable + unmovable + hugetlb + nopage))
-        [[ "$sum" == "$pages" ]] || log "note: block $idx: free+movable+unmovable+hugetlb+nopage = $sum of $pages pages"
-done < <(jq -r '.blocks[] | select(.node == 1) | "\(.index) \(.pages) \(.free) \(.movable) \(.unmovable) \(.hugetlb) \(.nopage)"' <<<"$json")
+# Every counted block: its pages add up to the block; in ZONE_MOVABLE no
+# page is of unknown kind (a zero word there is a free per-CPU page).
+while read -r idx pages free movable unmovable unknown hugetlb nopage zones; do
+        sum=$((free + movable + unmovable + unknown + hugetlb + nopage))
+        assert_eq "$sum" "$pages" "memory$idx: free+movable+unmovable+unknown+hugetlb+nopage"
+        [[ "$zones" != Movable ]] || assert_eq "$unknown" 0 "memory$idx (Movable): unknown pages"
+done < <(jq -r '.blocks[] | select(.free != null) | "\(.index) \(.pages) \(.free) \(.movable) \(.unmovable) \(.unknown) \(.hugetlb) \(.nopage) \(.zones)"' <<<"$json")
+log "ok: every counted block adds up"

@@ -46,7 +46,7 @@ since_t0() { # pattern → how many daemon log lines with it came after t0
         log_times "$1" | awk -v t="$t0" '$1 >= t { n++ } END { print n + 0 }'
 }
 attempts=$(since_t0 "memory$stuck: evacuating")
-timeouts=$(since_t0 "memory$stuck: offline timed out")
+timeouts=$(since_t0 "memory$stuck: evacuation failed: offline timed out")
 window=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a }')
 report attempts_on_stuck_block "$attempts"
 report window_s "$window"
