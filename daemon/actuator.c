@@ -139,7 +139,7 @@ static void read_back(const Actuator *a, uint32_t index, ActOutcome *o)
         o->gone = r == -ENOENT;
 }
 
-int actuator_online(Actuator *a, uint32_t index, PlanZone zone, ActOutcome *ret)
+int actuator_online(Actuator *a, uint32_t index, PlanZone zone, bool modelled, ActOutcome *ret)
 {
         const char *word = plan_zone_to_state_word(zone);
         uint64_t t0 = now_usec();
@@ -151,7 +151,7 @@ int actuator_online(Actuator *a, uint32_t index, PlanZone zone, ActOutcome *ret)
         if (a->w.kind == WORKER_OFFLINE)
                 return -EBUSY;
         *ret = (ActOutcome){ .result = ACT_ONLINED, .index = index };
-        if (a->setup.dry_run) {
+        if (a->setup.dry_run && modelled) {
                 ret->simulated = true;
                 return 0;
         }
@@ -237,16 +237,20 @@ static void worker_finish(Actuator *a, const siginfo_t *si)
         if (w.kind == WORKER_MIGRATE) {
                 WorkerReport rep;
                 ssize_t n = w.report_fd >= 0 ? read(w.report_fd, &rep, sizeof(rep)) : -1;
+                bool reported = exited && status == 0 && n == (ssize_t)sizeof(rep);
 
-                if (exited && status == 0 && n == (ssize_t)sizeof(rep)) {
-                        o.result = ACT_MIGRATED;
-                        o.error = rep.error;
+                if (reported) {
+                        /* what moved moved, even when the abort came too late */
                         o.stats = rep.stats;
                         o.processes = rep.processes;
                         o.skipped = rep.skipped;
-                } else if (w.aborted) {
+                }
+                if (w.aborted) {
                         o.result = ACT_ABORTED;
                         o.reason = w.kill_reason;
+                } else if (reported) {
+                        o.result = ACT_MIGRATED;
+                        o.error = rep.error;
                 } else {
                         o.result = ACT_MIGRATE_FAILED;
                         o.reason = w.kill_reason ? w.kill_reason : "worker ended without an answer";

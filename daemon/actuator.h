@@ -90,8 +90,10 @@ bool actuator_busy(const Actuator *a);
 
 /* Online the block into zone, synchronously: 0 and *ret filled (ONLINED or
  * ONLINE_FAILED). -EBUSY while an offline worker runs (the write would wait
- * on the hotplug lock it may hold), -EINVAL for PLAN_ZONE_NONE. */
-int actuator_online(Actuator *a, uint32_t index, PlanZone zone, ActOutcome *ret);
+ * on the hotplug lock it may hold), -EINVAL for PLAN_ZONE_NONE. In a dry
+ * run only a block offline in the model (modelled) is onlined in the model:
+ * giving back memory that is really offline is never simulated. */
+int actuator_online(Actuator *a, uint32_t index, PlanZone zone, bool modelled, ActOutcome *ret);
 
 /* Start the migration of the block's pages to dest_node. 0: started, the
  * outcome comes through notify; 1: done already (dry run), *ret filled;

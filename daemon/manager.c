@@ -150,7 +150,8 @@ static int manager_size_nodes(Manager *m)
                 if (!n)
                         return -ENOMEM;
                 for (size_t i = m->n_nodes; i < want; i++)
-                        n[i] = (NodeState){ .tick_free_pages = PLAN_FREE_UNKNOWN };
+                        n[i] = (NodeState){ .tick_free_pages = PLAN_FREE_UNKNOWN,
+                                            .last_tick_free = PLAN_FREE_UNKNOWN };
                 m->nodes = n;
                 pn = realloc(m->plan_nodes, want * sizeof(*pn));
                 if (!pn)
@@ -324,8 +325,10 @@ static MemBlock *manager_take_reading(Manager *m, const ActOutcome *o)
         BlockState before = b ? b->state : _BLOCK_STATE_INVALID;
 
         if (o->gone) {
-                if (b)
+                if (b) {
+                        model_online(m, b); /* the model loses it too */
                         (void)blocktable_remove(&m->table, o->index);
+                }
                 return NULL;
         }
         if (!o->read_back)
@@ -341,6 +344,9 @@ static MemBlock *manager_take_reading(Manager *m, const ActOutcome *o)
 
 static void evac_clear(Manager *m)
 {
+        /* the state file listed the block while its offline was in flight */
+        if (m->evac.phase == PLAN_EVAC_OFFLINING || m->evac.phase == PLAN_EVAC_ENDING)
+                m->state_dirty = true;
         m->evac = (Evacuation){ .dest_node = -1 };
 }
 
@@ -531,8 +537,11 @@ static void apply_offlined(Manager *m, const ActOutcome *o)
                 return;
         }
         b = manager_take_reading(m, o);
-        if (!b)
+        if (!b) {
+                if (ours)
+                        evac_clear(m);
                 return;
+        }
         b->usage = (PageUsage){ .nopage = m->table.pages_per_block };
         b->usage_valid = true;
         if (!b->track.owned) {
@@ -573,6 +582,8 @@ static void apply_aborted(Manager *m, const ActOutcome *o)
         /* Not the block's doing: no back-off, no error. The quiet time after
          * pressure keeps the sweep away for a while. */
         m->counters.evacuations_aborted++;
+        m->counters.pages_migrated += o->stats.moved;
+        m->counters.migrate_ns += o->stats.usec * NSEC_PER_USEC;
         if (b)
                 b->usage_valid = false; /* count it again */
         log_block(LOG_NOTICE, o->index, evac_reason(m), "memory%" PRIu32 ": evacuation ended (%s)",
@@ -580,13 +591,15 @@ static void apply_aborted(Manager *m, const ActOutcome *o)
         evac_clear(m);
 }
 
-/* An outcome ended a step of the evacuation: plan the next one. */
+/* An outcome ended a step of the evacuation: plan the next one, with
+ * figures read now (the destination took the pages just moved). */
 static void manager_step_done(Manager *m)
 {
         if (m->deciding) {
                 m->decide_again = true;
                 return;
         }
+        watch_read_fast(m);
         manager_decide(m, m->exiting ? PLAN_GIVE_BACK : PLAN_STEP);
 }
 
@@ -642,7 +655,17 @@ static void manager_answer_online_all(Manager *m)
 static void on_outcome(const ActOutcome *o, void *userdata)
 {
         Manager *m = userdata;
+        ActOutcome ended;
 
+        /* The worker is gone: whatever it says, an evacuation that was being
+         * ended is over (only a completed offline is news). */
+        if (m->evac.phase == PLAN_EVAC_ENDING && o->index == m->evac.index &&
+            o->result != ACT_OFFLINED && o->result != ACT_ABORTED) {
+                ended = *o;
+                ended.result = ACT_ABORTED;
+                ended.reason = m->evac.end_reason;
+                o = &ended;
+        }
         manager_apply(m, o, NULL);
         manager_answer_online_all(m);
         manager_save_state(m);
@@ -704,6 +727,13 @@ static void execute_start(Manager *m, const PlanAction *a)
                 r = actuator_migrate(m->actuator, a->index, b->start_pfn, b->node, a->dest_node,
                                      m->config.migrate_batch_pages, MIGRATE_TIMEOUT_USEC, &o);
         } else {
+                /* Listed before the write: if the daemon dies while it runs,
+                 * the offline may still complete, and the next instance (or
+                 * --give-back) must know the block is its own. */
+                if (!manager_dry_run(m)) {
+                        m->state_dirty = true;
+                        manager_save_state(m);
+                }
                 m->counters.offline_attempts++;
                 r = actuator_offline(m->actuator, a->index, m->config.offline_timeout_usec, &o);
         }
@@ -755,8 +785,13 @@ static void execute_abort(Manager *m, const PlanAction *a)
 
 static void execute_online(Manager *m, const PlanAction *a)
 {
+        const MemBlock *b = blocktable_find(&m->table, a->index);
         ActOutcome o;
-        int r = actuator_online(m->actuator, a->index, a->zone, &o);
+        int r;
+
+        if (!b)
+                return;
+        r = actuator_online(m->actuator, a->index, a->zone, b->track.modelled, &o);
 
         if (r < 0) {
                 log_debug_errno(r, "memory%" PRIu32 ": online not written: %m", a->index);
@@ -893,6 +928,9 @@ void manager_decide(Manager *m, PlanKind kind)
                 log_pressure(m, kind, &m->plan);
                 manager_execute(m, &m->plan);
                 log_dry_run_summary(m, kind, &m->plan);
+                /* a full plan left actions for the next one */
+                if (m->plan.n_actions == PLAN_ACTIONS_MAX)
+                        m->decide_again = true;
                 if (!m->decide_again)
                         break;
                 if (kind == PLAN_LOOK)
@@ -909,20 +947,24 @@ int manager_online_all(Manager *m, const char *why, unsigned *ret_failed)
         unsigned failed = 0;
         int done = 0;
 
-        /* Lowest first; the table may shift as blocks are read back, so look
-         * them up by index. */
-        for (size_t i = 0; i < m->table.n; i++) {
-                MemBlock *b = &m->table.blocks[i];
-                uint32_t index = b->index;
+        /* Lowest first. The table may shift as blocks are read back: each
+         * round looks for the first block after the last one tried. */
+        for (uint64_t next = 0;;) {
+                MemBlock *b = blocktable_find_from(&m->table, next);
+                PlanAction a;
+                PlanZone z;
                 bool fallback;
-                PlanZone z = planner_online_zone(&m->config, b, true, &fallback);
-                PlanAction a = { .kind = PLAN_ONLINE, .index = index, .zone = z,
-                                 .reason = PLAN_REASON_EXIT, .fallback = fallback };
                 ActOutcome o;
 
+                if (!b)
+                        break;
+                next = (uint64_t)b->index + 1;
+                z = planner_online_zone(&m->config, b, true, &fallback);
                 if (z == PLAN_ZONE_NONE)
                         continue;
-                if (actuator_online(m->actuator, index, z, &o) < 0) {
+                a = (PlanAction){ .kind = PLAN_ONLINE, .index = b->index, .zone = z,
+                                  .reason = PLAN_REASON_EXIT, .fallback = fallback };
+                if (actuator_online(m->actuator, b->index, z, b->track.modelled, &o) < 0) {
                         failed++;
                         continue;
                 }
@@ -931,9 +973,6 @@ int manager_online_all(Manager *m, const char *why, unsigned *ret_failed)
                         done++;
                 else
                         failed++;
-                b = blocktable_find(&m->table, index);
-                if (b)
-                        i = (size_t)(b - m->table.blocks);
         }
         if (done > 0 || failed > 0)
                 log_info("%s: %d blocks onlined, %u failed", why, done, failed);
@@ -969,13 +1008,19 @@ int manager_give_back_now(Manager *m)
         PlanInput in;
         int left = 0, r;
 
-        manager_snapshot(m, PLAN_GIVE_BACK, &in);
-        m->plan.events = NULL;
-        m->plan.events_size = 0;
-        r = planner_decide(&in, &m->planner, &m->plan);
-        if (r < 0)
-                return log_error_errno(r, "Failed to plan: %m");
-        manager_execute(m, &m->plan);
+        /* A plan holds PLAN_ACTIONS_MAX onlines: as many plans as it takes;
+         * a block whose online failed is not tried again at once. */
+        for (;;) {
+                manager_snapshot(m, PLAN_GIVE_BACK, &in);
+                m->plan.events = NULL;
+                m->plan.events_size = 0;
+                r = planner_decide(&in, &m->planner, &m->plan);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to plan: %m");
+                manager_execute(m, &m->plan);
+                if (m->plan.n_actions < PLAN_ACTIONS_MAX)
+                        break;
+        }
         for (size_t i = 0; i < m->table.n; i++)
                 if (m->table.blocks[i].track.owned && m->table.blocks[i].state == BLOCK_OFFLINE)
                         left++;
@@ -991,15 +1036,21 @@ static void manager_save_state(Manager *m)
         RunState s = { 0 };
         int r;
 
-        if (!m->state_dirty || m->state_dir_fd < 0 || manager_dry_run(m))
+        if (!m->state_dirty || m->state_dir_fd < 0)
                 return;
         (void)boot_id_read(m->roots.procfs_fd, s.boot_id, sizeof(s.boot_id));
         for (size_t i = 0; i < m->table.n; i++) {
                 const MemBlock *b = &m->table.blocks[i];
 
-                if (!b->track.owned || b->state != BLOCK_OFFLINE)
+                bool in_flight = m->evac.index == b->index && (m->evac.phase == PLAN_EVAC_OFFLINING ||
+                                                               m->evac.phase == PLAN_EVAC_ENDING);
+
+                /* the model's blocks were never offline; a block whose
+                 * offline is in flight may be offline when we are gone */
+                if (b->track.modelled || !((b->track.owned && b->state == BLOCK_OFFLINE) || in_flight))
                         continue;
-                r = runstate_add(&s, b->index, b->track.origin_zones);
+                r = runstate_add(&s, b->index,
+                                 in_flight && !b->track.owned ? m->evac.zones : b->track.origin_zones);
                 if (r < 0) {
                         runstate_free(&s);
                         (void)log_oom();
@@ -1166,6 +1217,11 @@ int manager_reread_blocks(Manager *m)
                                             "), keeping the table: %m",
                                          bad);
         blocktable_carry(&fresh, &m->table);
+        /* the model loses blocks that are gone */
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].track.modelled &&
+                    !blocktable_find(&fresh, m->table.blocks[i].index))
+                        model_online(m, &m->table.blocks[i]);
         if (fresh.n != m->table.n)
                 log_info("Memory blocks: %zu, were %zu", fresh.n, m->table.n);
         for (size_t i = 0; i < fresh.n; i++) {
@@ -1318,6 +1374,11 @@ int manager_tick(Manager *m)
 int manager_handle_memevent(Manager *m, const MemEvent *e)
 {
         MemBlock *before = blocktable_find(&m->table, e->index);
+
+        if (before && before->track.modelled && e->action == MEMEVENT_REMOVE) {
+                model_online(m, before); /* the model loses it too */
+                before = blocktable_find(&m->table, e->index);
+        }
         BlockState old = before ? before->state : _BLOCK_STATE_INVALID;
         bool existed = before, modelled = before && before->track.modelled, removed = false;
         MemBlock *after;
@@ -1513,12 +1574,13 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-/* While exiting, each outcome may allow the next step. */
+/* While exiting, whenever no worker runs: the next give-back plan (a plan
+ * holds PLAN_ACTIONS_MAX onlines), and the exit once nothing is left. */
 static int on_exit_check(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
 
-        if (m->exiting && manager_exit_done(m))
+        if (m->exiting && !actuator_busy(m->actuator))
                 manager_exit_step(m);
         return 0;
 }

@@ -32,8 +32,9 @@
 typedef struct NodeState {
         bool present;              /* its meminfo was read */
         NodeMemInfo mem;
-        uint64_t free_pages;       /* mem.free_kb in pages */
-        uint64_t tick_free_pages;  /* at the previous tick, PLAN_FREE_UNKNOWN before */
+        uint64_t free_pages;       /* mem.free_kb in pages, the latest reading */
+        uint64_t tick_free_pages;  /* as read at the tick before, PLAN_FREE_UNKNOWN before */
+        uint64_t last_tick_free;   /* as read at the last tick */
         uint64_t model_free_pages; /* dry run: what the model's offline blocks took */
 } NodeState;
 
@@ -237,6 +238,8 @@ void scanner_force_all(Manager *m);
 /* The tick's readings: meminfo, PSI, every node, overcommit, kernel-zone
  * free pages. A failed meminfo read is remembered (fail closed). */
 void watch_read_all(Manager *m);
+/* Before a plan between ticks: meminfo, PSI, the kernel zones, every node. */
+void watch_read_fast(Manager *m);
 /* Start the fast pressure watch and the PSI trigger. */
 int watch_start(Manager *m);
 void watch_stop(Manager *m);

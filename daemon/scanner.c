@@ -160,6 +160,11 @@ int scanner_step(Manager *m)
         if (pos < 0)
                 return 0;
         b = &m->table.blocks[pos];
+        if (in_flight(m, b)) {
+                /* judged from the count it started with (see above) */
+                b->stale = false;
+                return 1;
+        }
         if (m->scan.forced > 0 && !b->track.rescan && !scansched_may_scan(&m->scan.sched)) {
                 /* out of budget: only the forced ones */
                 for (size_t i = 0; i < m->table.n; i++)

@@ -104,14 +104,27 @@ void watch_read_all(Manager *m)
         read_meminfo(m);
         read_psi(m, true);
         for (size_t i = 0; i < m->n_nodes; i++) {
-                m->nodes[i].tick_free_pages =
-                        m->nodes[i].present ? m->nodes[i].free_pages : PLAN_FREE_UNKNOWN;
+                NodeState *n = &m->nodes[i];
+
+                /* falling since the tick before: the watch's readings between
+                 * ticks do not count */
+                n->tick_free_pages = n->last_tick_free;
                 read_node(m, i, true);
+                n->last_tick_free = n->present ? n->free_pages : PLAN_FREE_UNKNOWN;
         }
         r = overcommit_read(m->roots.procfs_fd, &m->overcommit);
         if (r < 0)
                 m->overcommit = (OvercommitSettings){ .mode = -1 };
         read_kernel_free(m);
+}
+
+void watch_read_fast(Manager *m)
+{
+        read_meminfo(m);
+        read_psi(m, false);
+        read_kernel_free(m);
+        for (size_t i = 0; i < m->n_nodes; i++)
+                read_node(m, i, false);
 }
 
 /* Nodes with an offline block: their free memory is watched closely. */

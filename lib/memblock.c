@@ -287,6 +287,16 @@ MemBlock *blocktable_find(const BlockTable *t, uint32_t index)
         return NULL;
 }
 
+MemBlock *blocktable_find_from(const BlockTable *t, uint64_t index)
+{
+        size_t pos;
+
+        if (index > UINT32_MAX)
+                return NULL;
+        pos = blocktable_pos(t, (uint32_t)index);
+        return pos < t->n ? &t->blocks[pos] : NULL;
+}
+
 int blocktable_insert(BlockTable *t, const MemBlock *b)
 {
         size_t pos = blocktable_pos(t, b->index);

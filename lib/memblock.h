@@ -117,6 +117,8 @@ int blocktable_update(BlockTable *t, const MemBlock *fresh);
 void blocktable_carry(BlockTable *fresh, const BlockTable *old);
 
 MemBlock *blocktable_find(const BlockTable *t, uint32_t index);
+/* The first block whose index is index or more, NULL when none. */
+MemBlock *blocktable_find_from(const BlockTable *t, uint64_t index);
 int blocktable_insert(BlockTable *t, const MemBlock *b); /* replaces same index */
 bool blocktable_remove(BlockTable *t, uint32_t index);
 void blocktable_clear(BlockTable *t);

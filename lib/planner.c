@@ -249,10 +249,15 @@ PlanZone planner_online_zone(const Config *c, const MemBlock *b, bool anyone, bo
         PlanZone want;
 
         *ret_fallback = false;
-        if (b->state != BLOCK_OFFLINE || indexset_contains(&c->exclude_blocks, b->index))
+        if (b->state != BLOCK_OFFLINE)
                 return PLAN_ZONE_NONE;
+        /* Excluded blocks are left alone, unless mempowerd took them offline
+         * itself: then nobody else would give them back. */
         if (!b->track.owned)
-                return (anyone || c->online_others) && movable ? PLAN_ZONE_MOVABLE : PLAN_ZONE_NONE;
+                return (anyone || c->online_others) && movable &&
+                                       !indexset_contains(&c->exclude_blocks, b->index)
+                               ? PLAN_ZONE_MOVABLE
+                               : PLAN_ZONE_NONE;
         want = b->track.origin_zones & KERNEL_ZONE_BITS ? PLAN_ZONE_KERNEL : PLAN_ZONE_MOVABLE;
         if (want == PLAN_ZONE_MOVABLE ? movable : kernel)
                 return want;
@@ -537,6 +542,8 @@ static PlanVerdict verdict_resources(const Ctx *x, const MemBlock *b, uint64_t f
         uint64_t nf = node_ok(x, b->node) ? x->node_free[b->node] : PLAN_FREE_UNKNOWN;
 
         *ret_dest = -1;
+        if (nf == PLAN_FREE_UNKNOWN && x->node_floor > 0)
+                return VERDICT_NO_COUNTERS; /* its node's free memory could not be read */
         if (nf != PLAN_FREE_UNKNOWN && nf < u64_add_sat(x->node_floor, free))
                 return VERDICT_NODE_FLOOR;
         if (x->available <= u64_add_sat(x->reserve, cost))
@@ -782,10 +789,13 @@ static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
                 .busy_node = evac_active(in) ? in->evac.node : -1,
                 .rise_pages = PLAN_HANDSHAKE_RISE_PAGES,
         };
+        /* Events are for the log: too small a buffer loses them, never the
+         * look (a failed allocation must not stop the planner). */
+        bool room = p->events && p->events_size >= planner_max_events(st);
         int k;
 
-        k = handshake_look(&st->handshake, &hi, p->events, p->events_size);
-        if (k > 0 && p->events)
+        k = handshake_look(&st->handshake, &hi, room ? p->events : NULL, p->events_size);
+        if (k > 0 && room)
                 p->n_events = (size_t)k;
         for (size_t n = 0; n < st->n_nodes; n++)
                 st->node_onlined[n] = false;
@@ -793,7 +803,7 @@ static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
 
 /* The offline after the migration, or the end of an evacuation whose block
  * no longer qualifies. */
-static void continue_evacuation(const Ctx *x, Plan *p)
+static void continue_evacuation(const Ctx *x, const PlannerState *st, Plan *p)
 {
         const PlanInput *in = x->in;
         const MemBlock *b = find_block(in, in->evac.index);
@@ -808,13 +818,17 @@ static void continue_evacuation(const Ctx *x, Plan *p)
                 return;
         }
         /* b's usage is its count before the migration (the block is not
-         * counted while in flight): what moved left free pages behind. */
+         * counted while in flight): what moved left free pages behind. The
+         * offline still takes a whole block from MemAvailable: the moved
+         * pages took free pages elsewhere, and the block's go with it. */
         v = verdict_block(x, b, false);
+        if (v == VERDICT_OK && node_busy(x, st, b->node))
+                v = VERDICT_NODE_BUSY;
         if (v == VERDICT_OK) {
                 uint64_t moved = u64_min(in->evac.moved_pages, b->usage.movable);
 
-                v = verdict_resources(x, b, b->usage.free + moved, u64_sub_sat(x->ppb, moved),
-                                      b->usage.movable - moved, false, &dest);
+                v = verdict_resources(x, b, b->usage.free + moved, x->ppb, b->usage.movable - moved,
+                                      false, &dest);
         }
         if (v != VERDICT_OK) {
                 plan_abort(x, p, PLAN_REASON_REFUSED, v);
@@ -828,7 +842,7 @@ static void continue_evacuation(const Ctx *x, Plan *p)
 static void drop_event(Plan *p, int node, uint32_t block)
 {
         if (!p->events || p->n_events >= p->events_size)
-                return;
+                return; /* lost to the log only */
         p->events[p->n_events++] = (HandshakeEvent){
                 .action = HANDSHAKE_DROP,
                 .node = node,
@@ -905,8 +919,10 @@ static void give_back_all(const Ctx *x, Plan *p)
                 p->onlining_waits = true;
                 return;
         }
+        /* not again at once a block whose online just failed: the next
+         * plans are for the others, the retry comes a second later */
         for (size_t i = 0; i < in->n_blocks; i++)
-                if (in->blocks[i].track.owned)
+                if (in->blocks[i].track.owned && online_ready(x, &in->blocks[i]))
                         (void)plan_online(x, p, &in->blocks[i], PLAN_REASON_EXIT);
 }
 
@@ -917,8 +933,6 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
         Ctx x;
         int r;
 
-        if (events && events_size < planner_max_events(st))
-                return -ENOBUFS;
         r = ctx_init(&x, in, st);
         if (r < 0)
                 return r;
@@ -941,9 +955,16 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
         give_back(&x, ret);
         st->pressure_latched = x.pressure & (PRESSURE_RESERVE | PRESSURE_COMMIT | PRESSURE_KERNEL);
         if (x.c->online_hot_added)
-                for (size_t i = 0; i < in->n_blocks; i++)
-                        if (in->blocks[i].track.hot_added && in->blocks[i].track.owned)
-                                (void)plan_online(&x, ret, &in->blocks[i], PLAN_REASON_HOT_ADD);
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        const MemBlock *b = &in->blocks[i];
+
+                        if (!b->track.hot_added || !b->track.owned || b->state != BLOCK_OFFLINE)
+                                continue;
+                        if (evac_holds_lock(in))
+                                ret->onlining_waits = true; /* rule 3 */
+                        else
+                                (void)plan_online(&x, ret, b, PLAN_REASON_HOT_ADD);
+                }
         if (x.pressure)
                 st->pressure_usec = in->now_usec ? in->now_usec : 1;
         for (size_t n = 0; n < x.n_nodes && n < st->n_nodes; n++)
@@ -963,7 +984,7 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                 if (hold && in->evac.phase == PLAN_EVAC_MIGRATED)
                         plan_abort(&x, ret, PLAN_REASON_REFUSED, machine);
                 if (!hold && evac_active(in))
-                        continue_evacuation(&x, ret);
+                        continue_evacuation(&x, st, ret);
                 else if (!hold)
                         start_evacuation(&x, st, ret);
         }

@@ -46,7 +46,9 @@
  *    (BlockTrack.owned), into the zone they came from; when that zone is no
  *    longer valid for the block, into the other one (giving memory back
  *    wins over its zone). With OnlineOthers=yes, other offline blocks too,
- *    movable only. Excluded blocks are never touched. When the daemon exits
+ *    movable only, but never an excluded one (it may be offline on purpose);
+ *    an excluded block mempowerd took offline itself is given back (nobody
+ *    else would). When the daemon exits
  *    (PLAN_GIVE_BACK), every block it owns, unless KeepOfflineOnExit=yes.
  *    With OnlineHotAdded=yes, a block hot-added offline is onlined at once.
  * 5. No offline under pressure, on a node that ran short, while paused, for
@@ -57,8 +59,9 @@
  * 6. A block may go offline when it is online, not excluded, on a node, in
  *    ZONE_MOVABLE (or ZONE_NORMAL with OfflineKernelZones=yes), not its
  *    node's lowest block, counted, with no unmovable, unknown or hugetlb
- *    page and no hole, not backing off; and when without it MemAvailable
- *    stays above the reserve plus one block (the hysteresis band of rule 1),
+ *    page and no hole, not backing off; and when MemAvailable exceeds the
+ *    reserve by more than the block (so that without it, it stays above the
+ *    reserve: offlining stops inside the band of rule 1, onlining at its top),
  *    the commit headroom above the reserve plus what the block takes from
  *    CommitLimit, its node above its floor, the kernel zones above their
  *    reserve and MOVABLE:KERNEL at most 3:1 (kernel-zone blocks), and, on a
@@ -329,10 +332,10 @@ static inline size_t planner_max_events(const PlannerState *st)
         return handshake_max_events(&st->handshake) + st->handshake.n_slots;
 }
 
-/* The plan for in. ret->events/events_size are the caller's and kept; the
- * rest of *ret is overwritten. -EINVAL for a bad input (no config, page size
- * 0, a kind out of range), -ENOBUFS when ret->events is set but smaller than
- * planner_max_events(). */
+/* The plan for in. ret->events/events_size are the caller's and kept (an
+ * events buffer smaller than planner_max_events() is not used: no events);
+ * the rest of *ret is overwritten. -EINVAL for a bad input (no config, page
+ * size 0, a kind out of range). */
 int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret);
 
 typedef struct PlanSummary {

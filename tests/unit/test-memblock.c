@@ -95,6 +95,12 @@ static void test_holes_nodes_offline(void)
         }
         CHECK(blocktable_find(&t, 3) == NULL);
         CHECK(blocktable_find(&t, 33) != NULL);
+        /* the first from an index on */
+        CHECK(blocktable_find_from(&t, 0) == &t.blocks[0]);
+        CHECK(blocktable_find_from(&t, 33) == blocktable_find(&t, 33));
+        CHECK(blocktable_find_from(&t, 101) == NULL);
+        CHECK(blocktable_find_from(&t, UINT64_C(1) << 33) == NULL);
+        CHECK_EQ_INT(blocktable_find_from(&t, 99)->index, 100);
 
         blocktable_clear(&t);
         close(memdir);
