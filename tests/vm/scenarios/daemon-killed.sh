@@ -17,6 +17,14 @@ TimeoutSec=120
 BackoffInitialSec=5"
 mp_start
 mp_wait_consolidated 2
+# the sweep may go on with one more: wait until nothing changes for 3 s
+settled() {
+        local a
+        a=$(node_states 1)
+        sleep 3
+        [[ "$a" == "$(node_states 1)" ]]
+}
+wait_until 60 settled || fail "node 1 did not settle: $(node_states 1 | tr '\n' ' ')"
 mapfile -t owned < <(node_states 1 | awk '$2 == "offline" { print $1 }')
 report offline_before_kill "${#owned[@]}"
 grep -c '^offline ' /run/mempowerd/state >/dev/null || fail "no state file: $(cat /run/mempowerd/state)"
