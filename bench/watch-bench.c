@@ -3,11 +3,11 @@
 /*
  * watch-bench: what one look of mempowerd's pressure watch costs, which it
  * takes every 20 ms while any block is offline. A look reads /proc/meminfo,
- * /proc/pressure/memory and the meminfo of each node with memory. In one
- * run, interleaved:
+ * /proc/pressure/memory, /proc/buddyinfo and the meminfo of each node with
+ * memory. In one run, interleaved:
  *   a. bare: open, one read, close of the same files (the floor);
- *   b. the daemon's readers: meminfo_read, psi_read, node_meminfo_read
- *      (read and parse).
+ *   b. the daemon's readers: meminfo_read, psi_read, buddyinfo_read,
+ *      node_meminfo_read (read and parse).
  * Prints CPU microseconds per look and the share of one core at 20 ms.
  */
 
@@ -83,6 +83,7 @@ int main(int argc, char **argv)
                 for (int i = 0; i < LOOKS; i++) {
                         bare_read(roots.procfs_fd, "meminfo");
                         bare_read(roots.procfs_fd, "pressure/memory");
+                        bare_read(roots.procfs_fd, "buddyinfo");
                         for (size_t k = 0; k < n_nodes; k++)
                                 bare_read(roots.sysfs_fd, paths[k]);
                 }
@@ -92,9 +93,11 @@ int main(int argc, char **argv)
                         MemInfo mi;
                         Psi psi;
                         NodeMemInfo nm;
+                        uint64_t kfree;
 
                         (void)meminfo_read(roots.procfs_fd, &mi);
                         (void)psi_read(roots.procfs_fd, &psi);
+                        (void)buddyinfo_read(roots.procfs_fd, &kfree, NULL);
                         for (size_t k = 0; k < n_nodes; k++)
                                 (void)node_meminfo_read(roots.sysfs_fd, nodes[k], &nm);
                 }
@@ -107,7 +110,8 @@ int main(int argc, char **argv)
                 if (round == 0 || lib < lib_best)
                         lib_best = lib;
         }
-        printf("pressure watch, one look (/proc/meminfo, /proc/pressure/memory, %zu node meminfo), "
+        printf("pressure watch, one look (/proc/meminfo, /proc/pressure/memory, /proc/buddyinfo, "
+               "%zu node meminfo), "
                "best of %d rounds of %d:\n",
                n_nodes, ROUNDS, LOOKS);
         printf("  bare open+read+close: %.2f us CPU\n", bare_best);

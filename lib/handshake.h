@@ -53,9 +53,9 @@
  *   lowest count restarts from the current one, so our own evacuation and
  *   memory onlined under pressure are never mistaken for a free. A node whose
  *   free count is unknown at a look (HANDSHAKE_FREE_UNKNOWN) keeps its state.
- * - HandshakeInput.hold (pressure, pause) still notes and drops but marks
- *   nothing freed and clears what was: under pressure the daemon onlines
- *   blocks, and the free pages that brings are not a "free" signal.
+ * - HandshakeInput.hold (pressure) still notes and drops but marks nothing
+ *   freed and clears what was: under pressure the daemon onlines blocks,
+ *   and the free pages that brings are not a "free" signal.
  *   node_hold does the same for single nodes (blocks onlined there since the
  *   previous look, for a node that ran short).
  * - Slots are allocated once (handshake_init / handshake_set_nodes), so a

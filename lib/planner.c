@@ -976,9 +976,12 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                 PlanVerdict machine = verdict_machine(&x);
                 bool hold = machine != VERDICT_OK;
 
-                /* the look sees what was onlined before it, not by this plan */
+                /* The look sees what was onlined before it, not by this
+                 * plan. Only pressure consumes a rise: a free during the
+                 * quiet time or a pause is still a free, its evacuation
+                 * waits for the hold to end. */
                 if (in->kind == PLAN_LOOK)
-                        handshake_step(&x, st, ret, hold);
+                        handshake_step(&x, st, ret, x.pressure || x.short_any);
                 /* between its steps, an evacuation ends when nothing may go
                  * offline now (paused, quiet time): it holds nothing */
                 if (hold && in->evac.phase == PLAN_EVAC_MIGRATED)

@@ -1029,6 +1029,40 @@ static void test_pressure_hysteresis(void)
         world_free(&w);
 }
 
+/* A free during the quiet time after an online is still a free: the
+ * handshake's block goes once the quiet time is over. */
+static void test_handshake_free_while_quiet(void)
+{
+        static const TCase base = {
+                .name = "handshake, quiet",
+                .blocks = { { 0, 0, 'o', 0, .unmovable = 1 }, { 32, 1, 'o', MOV },
+                            { 33, 1, 'o', MOV, .movable = 10 }, { 34, 1, 'o', MOV, .movable = 100 },
+                            END },
+                .nodes = { { 600 }, { 400 } },
+                .online_ago = 1000000,
+        };
+        World w;
+
+        world_from_case(&w, &base);
+        w.blocks[3].was_empty = true;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(handshake_get_noted(&w.st.handshake, 1, NULL), 1);
+        CHECK_EQ_INT(w.plan.n_actions, 0); /* quiet */
+        w.blocks[3].was_empty = false;
+        w.nodes[1].free_pages += 2 * MIB;
+        w.nodes[1].prev_free_pages = w.nodes[1].free_pages;
+        w.in.now_usec += 1000000;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK(handshake_is_freed(&w.st.handshake, 1));
+        CHECK_EQ_INT(w.plan.n_actions, 0); /* still quiet */
+        w.in.now_usec += 30000000;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].index, 34);
+        CHECK_EQ_INT(w.plan.actions[0].reason, PLAN_REASON_HANDSHAKE);
+        world_free(&w);
+}
+
 /* Pressure sets the quiet time and a node short its busy time; both in the
  * state, for the next calls. */
 static void test_memory_of_pressure(void)
@@ -1146,6 +1180,7 @@ int main(void)
         test_handshake_sequence();
         test_handshake_waits_for_worker();
         test_handshake_waits_for_node();
+        test_handshake_free_while_quiet();
         test_memory_of_pressure();
         test_pressure_hysteresis();
         test_bad_input();
