@@ -40,14 +40,6 @@ typedef struct Options {
         double min_ratio; /* percent; 0 = no check */
 } Options;
 
-static uint64_t clock_ns(clockid_t id)
-{
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t now_ns(void)
 {
         return clock_ns(CLOCK_MONOTONIC);

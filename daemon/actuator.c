@@ -71,14 +71,6 @@ const char *act_result_to_string(ActResult r)
         return result_names[r];
 }
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 int actuator_new(const ActuatorSetup *setup, ActuatorNotify notify, void *userdata,
                  Actuator **ret)
 {

@@ -207,7 +207,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (!verdicts || !scratch)
                 return -ENOMEM;
         manager_snapshot(m, PLAN_STEP, &in);
-        r = planner_explain(&in, &m->planner, verdicts, scratch, NULL);
+        r = planner_explain(&in, &m->planner, verdicts, NULL, scratch, NULL);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);

@@ -39,19 +39,6 @@
 /* Plans carried out in a row when outcomes come back at once (dry run). */
 #define DECIDE_ROUNDS_MAX 64
 
-static uint64_t clock_ns(clockid_t id)
-{
-        struct timespec ts;
-
-        clock_gettime(id, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_usec(void)
-{
-        return clock_ns(CLOCK_MONOTONIC) / NSEC_PER_USEC;
-}
-
 static void manager_set_error(Manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void manager_set_error(Manager *m, const char *fmt, ...)
 {
@@ -106,6 +93,7 @@ Manager *manager_free(Manager *m)
         free(m->online_all_replies);
         sd_event_unref(m->event);
         blocktable_clear(&m->table);
+        power_free(m);
         planner_state_free(&m->planner);
         free(m->plan_events);
         indexset_free(&m->has_memory);
@@ -281,6 +269,8 @@ void manager_snapshot(const Manager *m, PlanKind kind, PlanInput *ret)
                                                    ? PLAN_FREE_UNKNOWN
                                                    : u64_sub_sat(n->tick_free_pages,
                                                                  n->model_free_pages),
+                        .bindings_usec = n->bindings_usec,
+                        .bound = n->bound,
                 };
         }
 
@@ -306,6 +296,7 @@ void manager_snapshot(const Manager *m, PlanKind kind, PlanInput *ret)
                 .evacuations_this_tick = m->evacuations_this_tick,
                 .last_online_usec = m->last_online_usec,
         };
+        power_snapshot(m, ret);
 }
 
 /* ---- Applying outcomes ---- */
@@ -912,6 +903,7 @@ void manager_decide(Manager *m, PlanKind kind)
                 return;
         }
         m->deciding = true;
+        power_refresh(m);
         for (int round = 0; round < DECIDE_ROUNDS_MAX; round++) {
                 m->decide_again = false;
                 manager_snapshot(m, kind, &in);
@@ -930,6 +922,9 @@ void manager_decide(Manager *m, PlanKind kind)
                 log_dry_run_summary(m, kind, &m->plan);
                 /* a full plan left actions for the next one */
                 if (m->plan.n_actions == PLAN_ACTIONS_MAX)
+                        m->decide_again = true;
+                /* a whole node waits for the memory policies */
+                if (power_check_bindings(m, &m->plan))
                         m->decide_again = true;
                 if (!m->decide_again)
                         break;
@@ -1039,6 +1034,11 @@ static void manager_save_state(Manager *m)
         if (!m->state_dirty || m->state_dir_fd < 0)
                 return;
         (void)boot_id_read(m->roots.procfs_fd, s.boot_id, sizeof(s.boot_id));
+        s.has_energy = true;
+        s.saved_joules = m->power.before.saved_joules + m->power.start.saved_joules;
+        s.spent_joules = m->power.before.spent_joules + m->power.start.spent_joules;
+        s.offline_byte_seconds =
+                m->power.before.offline_byte_seconds + m->power.start.offline_byte_seconds;
         for (size_t i = 0; i < m->table.n; i++) {
                 const MemBlock *b = &m->table.blocks[i];
 
@@ -1107,6 +1107,12 @@ static int manager_load_state(Manager *m)
                 m->bytes_offlined_by_daemon += m->table.block_size_bytes;
                 owned++;
         }
+        if (s.has_energy)
+                m->power.before = (EnergyTotals){
+                        .saved_joules = s.saved_joules,
+                        .spent_joules = s.spent_joules,
+                        .offline_byte_seconds = s.offline_byte_seconds,
+                };
         runstate_free(&s);
         if (owned > 0)
                 log_info("%zu offline blocks are mempowerd's own (%s/" RUNSTATE_FILE ")", owned,
@@ -1175,6 +1181,7 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *
         r = manager_size_nodes(m);
         if (r < 0)
                 return log_oom();
+        power_table_changed(m);
 
         setup = (ActuatorSetup){
                 .memdir_fd = m->memdir_fd,
@@ -1236,6 +1243,15 @@ int manager_reread_blocks(Manager *m)
                         m->state_dirty = true;
                 }
         }
+        if (fresh.n != m->table.n)
+                power_table_changed(m);
+        else
+                for (size_t i = 0; i < fresh.n; i++)
+                        if (fresh.blocks[i].index != m->table.blocks[i].index ||
+                            fresh.blocks[i].node != m->table.blocks[i].node) {
+                                power_table_changed(m);
+                                break;
+                        }
         blocktable_clear(&m->table);
         m->table = fresh;
         model_reapply(m);
@@ -1285,6 +1301,7 @@ static void manager_tick_end(Manager *m)
         uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 
         manager_decide(m, PLAN_LOOK);
+        power_account(m);
         manager_notify_status(m);
         (void)metrics_write(m);
         manager_bus_flush_properties(m);
@@ -1393,6 +1410,7 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
         if (removed) {
                 log_info("memory%" PRIu32 ": removed", e->index);
                 m->state_dirty = true;
+                power_table_changed(m);
                 return 0;
         }
         after = blocktable_find(&m->table, e->index);
@@ -1405,6 +1423,7 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
         if (!existed) {
                 log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
                          block_state_to_string(after->state));
+                power_table_changed(m);
                 /* Hot-added memory stays offline until it is needed, unless
                  * configured otherwise (or the kernel onlined it itself:
                  * auto_online_blocks). Kept offline, it is mempowerd's to

@@ -20,6 +20,7 @@
 
 #include "actuator.h"
 #include "config.h"
+#include "domain.h"
 #include "memblock.h"
 #include "memevents.h"
 #include "migrate.h"
@@ -36,6 +37,8 @@ typedef struct NodeState {
         uint64_t tick_free_pages;  /* as read at the tick before, PLAN_FREE_UNKNOWN before */
         uint64_t last_tick_free;   /* as read at the last tick */
         uint64_t model_free_pages; /* dry run: what the model's offline blocks took */
+        uint64_t bindings_usec;    /* memory policies last read for this node, 0 never */
+        bool bound;                /* then: a process depends on this node alone */
 } NodeState;
 
 /* The evacuation in flight, as the manager knows it. */
@@ -73,6 +76,41 @@ typedef struct ManagerCounters {
         uint64_t migrate_ns;         /* wall time in locate + move_pages */
         uint64_t offline_attempts;   /* writes of "offline" */
 } ManagerCounters;
+
+/* A power domain as the daemon follows it, by its DomainTable id. */
+typedef struct DomainTrack {
+        char name[DOMAIN_NAME_MAX];
+        uint64_t offline_since_usec; /* wholly offline by mempowerd since then, 0 not */
+        uint64_t expected_usec;      /* how long it stayed offline before, 0 no history */
+} DomainTrack;
+
+/* Estimated energy (power.c). */
+typedef struct EnergyTotals {
+        double saved_joules;         /* wholly offline domains: their saving x time */
+        double spent_joules;         /* pages migrated x MigrationJoulesPerGiB */
+        double offline_byte_seconds; /* memory mempowerd keeps offline x time */
+} EnergyTotals;
+
+/* Power domains and what they save (power.c). */
+typedef struct Power {
+        DomainTable domains;
+        DomainStat *stats;       /* domains.n entries each: */
+        DomainTrack *tracks;
+        uint64_t *expected_usec; /* the planner's view of tracks[].expected_usec */
+        PlanVerdict *verdicts;   /* scratch of ListDomains and the report */
+        HandshakeUnit *units;    /* the handshake's scratch, units_cap entries (>= table.n) */
+        size_t units_cap;
+        unsigned regroup;        /* regroup at the next this many refreshes */
+        bool regroup_failed;     /* said once */
+        uint64_t bindings_try_usec; /* the memory policies were last read (or tried) */
+
+        EnergyTotals start;      /* since the daemon started */
+        EnergyTotals before;     /* earlier daemons of this boot (the state file) */
+        uint64_t account_usec;   /* accounted up to then, 0 not yet */
+        uint64_t migrated_pages; /* pages_migrated accounted */
+        double watts_now;        /* estimated saving now */
+        size_t domains_offline;  /* wholly offline by mempowerd */
+} Power;
 
 /* The scanner's state (scanner.c). */
 typedef struct Scanner {
@@ -141,6 +179,8 @@ typedef struct Manager {
         char last_error[256];  /* the last thing that went wrong, for LastError */
         uint64_t bytes_offlined_by_daemon; /* offline now because mempowerd did it */
         bool state_dirty;      /* the owned set changed: write the state file */
+
+        Power power;
 
         sd_event *event;
         struct sd_bus *bus;
@@ -233,6 +273,27 @@ int scanner_step(Manager *m);
 /* Rescan(): every online block is counted at the next steps, whatever the
  * budget. */
 void scanner_force_all(Manager *m);
+
+/* ---- power.c ---- */
+/* The block table changed: regroup the domains (now, and once more at the
+ * next tick: an ACPI device's firmware_node appears after the block's add
+ * event). */
+void power_table_changed(Manager *m);
+/* Before a plan or a report: regroup if due, size the scratch. Fails
+ * closed: a failed regroup keeps the old table, a missing scratch means no
+ * handshake look. */
+void power_refresh(Manager *m);
+/* The snapshot's domain fields. */
+void power_snapshot(const Manager *m, PlanInput *in);
+/* The plan asks for the memory policies of plan->check_bindings_node: read
+ * them (at most once a second). Returns true when they were read (plan
+ * again). */
+bool power_check_bindings(Manager *m, const Plan *plan);
+/* Every memory node's (the report). */
+void power_read_all_bindings(Manager *m);
+/* Account energy up to now; domains going wholly offline or coming back. */
+void power_account(Manager *m);
+void power_free(Manager *m);
 
 /* ---- watch.c ---- */
 /* The tick's readings: meminfo, PSI, every node, overcommit, kernel-zone

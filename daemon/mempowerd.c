@@ -294,6 +294,8 @@ int main(int argc, char *argv[])
                 r = scanner_count_all(m);
                 if (r < 0)
                         log_warning("Some blocks could not be counted; they show no usage.");
+                power_refresh(m);
+                power_read_all_bindings(m);
                 r = report_prepare(m, &rep);
                 if (r < 0) {
                         log_error_errno(r, "Failed to prepare the report: %m");

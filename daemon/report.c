@@ -25,7 +25,7 @@ int report_prepare(const Manager *m, Report *ret)
                 return -ENOMEM;
         }
         manager_snapshot(m, PLAN_STEP, &in);
-        r = planner_explain(&in, &m->planner, ret->verdicts, scratch, &ret->summary);
+        r = planner_explain(&in, &m->planner, ret->verdicts, NULL, scratch, &ret->summary);
         if (r < 0) {
                 report_done(ret);
                 return r;

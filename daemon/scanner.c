@@ -17,22 +17,6 @@
 
 #define SCANBUF_SIZE (256 * 1024) /* bytes per kpageflags pread */
 
-static uint64_t cpu_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int scanner_init(Manager *m)
 {
         scansched_init(&m->scan.sched);
@@ -95,7 +79,7 @@ int scanner_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
 
 int scanner_count_all(Manager *m)
 {
-        uint64_t now = mono_ns(), cpu0 = cpu_ns();
+        uint64_t now = clock_ns(CLOCK_MONOTONIC), cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
         size_t counted = 0;
         int r, ret = 0;
 
@@ -107,13 +91,13 @@ int scanner_count_all(Manager *m)
                         counted++;
         }
         if (counted > 0)
-                m->scan.block_cost_ns = (cpu_ns() - cpu0) / counted;
+                m->scan.block_cost_ns = (clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / counted;
         return ret;
 }
 
 void scanner_tick(Manager *m, uint64_t now_ns, uint64_t elapsed_ns)
 {
-        uint64_t rescan_max_ns = m->config.rescan_max_usec * NSEC_PER_USEC, cpu0 = cpu_ns(), spent;
+        uint64_t rescan_max_ns = m->config.rescan_max_usec * NSEC_PER_USEC, cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), spent;
         int r;
 
         scansched_refill(&m->scan.sched, m->config.scan_cpu_percent, elapsed_ns,
@@ -142,7 +126,7 @@ void scanner_tick(Manager *m, uint64_t now_ns, uint64_t elapsed_ns)
                                                  rescan_max_ns);
         }
 
-        spent = cpu_ns() - cpu0;
+        spent = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         scansched_charge(&m->scan.sched, spent);
         m->counters.scan_cpu_ns += spent;
 }
@@ -177,10 +161,10 @@ int scanner_step(Manager *m)
                         return 0;
                 }
         }
-        t0 = cpu_ns();
+        t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
         (void)scanner_count_block(m, b, m->last_tick_ns);
         b->stale = false;
-        dt = cpu_ns() - t0;
+        dt = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
         scansched_charge(&m->scan.sched, dt);
         m->counters.scan_cpu_ns += dt;
         /* exponential average over ~8 counts */

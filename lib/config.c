@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "domain.h"
 #include "util.h"
 
 /* How the text of a file reaches us. inih (Debian's libinih 55) is used for
@@ -44,12 +45,13 @@
 /* What a key holds, and so how it is parsed, stored and compared. */
 typedef enum ConfigType {
         CONFIG_TIME,     /* seconds, decimals allowed → uint64_t microseconds */
-        CONFIG_PERCENT,  /* decimals allowed → double */
+        CONFIG_DECIMAL,  /* decimals allowed → double (percent, watts, joules) */
         CONFIG_U64,      /* whole number → uint64_t */
         CONFIG_UNSIGNED, /* whole number → unsigned */
         CONFIG_BOOL,     /* → bool */
         CONFIG_INDEXSET, /* "0-7,12" → IndexSet */
         CONFIG_PATH,     /* absolute file name → char * (NULL: none) */
+        CONFIG_DOMAINS,  /* auto|node|device|region|block → DomainMode */
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -66,12 +68,12 @@ static const ConfigKey config_keys[] = {
     {"Daemon", "TickSec", CONFIG_TIME, FIELD(tick_usec), 0.1, 3600},
     {"Daemon", "DryRun", CONFIG_BOOL, FIELD(dry_run), 0, 1},
 
-    {"Scan", "ScanCPUPercent", CONFIG_PERCENT, FIELD(scan_cpu_percent), 0.01, 100},
+    {"Scan", "ScanCPUPercent", CONFIG_DECIMAL, FIELD(scan_cpu_percent), 0.01, 100},
     {"Scan", "RescanMaxSec", CONFIG_TIME, FIELD(rescan_max_usec), 10, 86400},
 
     {"Reserve", "MinFreeMiB", CONFIG_U64, FIELD(reserve_mib), 0, 1048576},
-    {"Reserve", "MinFreePercent", CONFIG_PERCENT, FIELD(reserve_percent), 0, 90},
-    {"Reserve", "PSISomeAvg10", CONFIG_PERCENT, FIELD(psi_some_avg10), 0, 100},
+    {"Reserve", "MinFreePercent", CONFIG_DECIMAL, FIELD(reserve_percent), 0, 90},
+    {"Reserve", "PSISomeAvg10", CONFIG_DECIMAL, FIELD(psi_some_avg10), 0, 100},
     {"Reserve", "NodeMinFreeMiB", CONFIG_U64, FIELD(node_reserve_mib), 0, 1048576},
 
     {"Policy", "ExcludeBlocks", CONFIG_INDEXSET, FIELD(exclude_blocks), 0,
@@ -88,6 +90,18 @@ static const ConfigKey config_keys[] = {
     {"Offline", "BackoffInitialSec", CONFIG_TIME, FIELD(backoff_initial_usec), 1, 86400},
     {"Offline", "BackoffMaxSec", CONFIG_TIME, FIELD(backoff_max_usec), 1, 604800},
     {"Offline", "MigrateBatchPages", CONFIG_U64, FIELD(migrate_batch_pages), 1, 1048576},
+
+    {"Power", "Domains", CONFIG_DOMAINS, FIELD(domains), 0, 0},
+    {"Power", "RegionMiB", CONFIG_U64, FIELD(region_mib), 1, 1048576},
+    {"Power", "OnlineWattsPerGiB", CONFIG_DECIMAL, FIELD(online_watts_per_gib), 0, 100},
+    {"Power", "NodeOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_NODE]), 0, 100},
+    {"Power", "DeviceOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_DEVICE]), 0, 100},
+    {"Power", "RegionOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_REGION]), 0, 100},
+    {"Power", "BlockOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_BLOCK]), 0, 100},
+    {"Power", "MigrationJoulesPerGiB", CONFIG_DECIMAL, FIELD(migration_joules_per_gib), 0, 100000},
+    {"Power", "BreakEven", CONFIG_BOOL, FIELD(break_even), 0, 1},
+    {"Power", "ExpectedOfflineSec", CONFIG_TIME, FIELD(expected_offline_usec), 1, 604800},
+    {"Power", "EjectEmptyDevices", CONFIG_BOOL, FIELD(eject_empty_devices), 0, 1},
 
     {"Metrics", "TextFile", CONFIG_PATH, FIELD(metrics_textfile), 0, 0},
 };
@@ -126,6 +140,19 @@ void config_init(Config *c)
             .backoff_initial_usec = 30 * USEC_PER_SEC,
             .backoff_max_usec = 3600 * USEC_PER_SEC,
             .migrate_batch_pages = 4096,
+            .domains = DOMAINS_AUTO,
+            .region_mib = 512,
+            .online_watts_per_gib = CONFIG_ONLINE_WATTS_PER_GIB,
+            .offline_watts_per_gib = {
+                [DOMAIN_BLOCK] = CONFIG_ONLINE_WATTS_PER_GIB, /* still refreshed: saves nothing */
+                [DOMAIN_REGION] = CONFIG_POWER_DOWN_WATTS_PER_GIB,
+                [DOMAIN_NODE] = 0,
+                [DOMAIN_DEVICE] = 0,
+            },
+            .migration_joules_per_gib = CONFIG_MIGRATION_JOULES_PER_GIB,
+            .break_even = true,
+            .expected_offline_usec = 600 * USEC_PER_SEC,
+            .eject_empty_devices = false,
             .metrics_textfile = NULL,
         };
 }
@@ -177,12 +204,14 @@ static bool field_equal(const ConfigKey *k, const Config *a, const Config *b)
         case CONFIG_TIME:
         case CONFIG_U64:
                 return *(const uint64_t *)fa == *(const uint64_t *)fb;
-        case CONFIG_PERCENT:
+        case CONFIG_DECIMAL:
                 return *(const double *)fa == *(const double *)fb;
         case CONFIG_UNSIGNED:
                 return *(const unsigned *)fa == *(const unsigned *)fb;
         case CONFIG_BOOL:
                 return *(const bool *)fa == *(const bool *)fb;
+        case CONFIG_DOMAINS:
+                return *(const DomainMode *)fa == *(const DomainMode *)fb;
         case CONFIG_INDEXSET:
                 return indexset_equal(fa, fb);
         case CONFIG_PATH: {
@@ -331,7 +360,7 @@ static int parse_number(const ConfigKey *k, const char *value, void *field, char
         case CONFIG_TIME:
                 *(uint64_t *)field = v; /* micro-units of a second are microseconds */
                 break;
-        case CONFIG_PERCENT:
+        case CONFIG_DECIMAL:
                 *(double *)field = (double)v / (double)MICRO;
                 break;
         case CONFIG_U64:
@@ -361,6 +390,20 @@ static int parse_bool(const ConfigKey *k, const char *value, void *field, char *
         snprintf(reason, size, "%s=%.64s: not a boolean (yes/no, true/false, on/off, 1/0)", k->key,
                  value);
         return -EINVAL;
+}
+
+static int parse_domains(const ConfigKey *k, const char *value, void *field, char *reason,
+                         size_t size)
+{
+        DomainMode m = domain_mode_from_string(value);
+
+        if (m < 0) {
+                snprintf(reason, size, "%s=%.64s: not one of auto, node, device, region, block",
+                         k->key, value);
+                return -EINVAL;
+        }
+        *(DomainMode *)field = m;
+        return 0;
 }
 
 static int parse_indexset(const ConfigKey *k, const char *value, void *field, const void *dflt,
@@ -428,12 +471,14 @@ static size_t config_type_size(ConfigType t)
         case CONFIG_TIME:
         case CONFIG_U64:
                 return sizeof(uint64_t);
-        case CONFIG_PERCENT:
+        case CONFIG_DECIMAL:
                 return sizeof(double);
         case CONFIG_UNSIGNED:
                 return sizeof(unsigned);
         case CONFIG_BOOL:
                 return sizeof(bool);
+        case CONFIG_DOMAINS:
+                return sizeof(DomainMode);
         default:
                 return 0; /* owns memory: copied by its parser */
         }
@@ -457,6 +502,8 @@ static int parse_value(const ConfigKey *k, const char *value, void *field, const
         }
         if (k->type == CONFIG_BOOL)
                 return parse_bool(k, value, field, reason, size);
+        if (k->type == CONFIG_DOMAINS)
+                return parse_domains(k, value, field, reason, size);
         return parse_number(k, value, field, reason, size);
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config-build.h" /* SYSCONFDIR, from meson's prefix and sysconfdir */
+#include "domain.h"
 #include "indexset.h"
 
 #ifndef SYSCONFDIR
@@ -47,9 +48,30 @@ typedef struct Config {
         uint64_t backoff_max_usec;    /* BackoffMaxSec: the doubling wait stops here (>= initial) */
         uint64_t migrate_batch_pages; /* MigrateBatchPages: pages per move_pages() call */
 
+        /* [Power] */
+        DomainMode domains;          /* Domains: how blocks are grouped into power domains */
+        uint64_t region_mib;         /* RegionMiB: region size for Domains=region */
+        double online_watts_per_gib; /* OnlineWattsPerGiB: what online memory draws */
+        double offline_watts_per_gib[_DOMAIN_KIND_MAX]; /* {Node,Device,Region,Block}OfflineWattsPerGiB */
+        double migration_joules_per_gib; /* MigrationJoulesPerGiB: energy to move a GiB */
+        bool break_even;             /* BreakEven: evacuate only what repays its migration */
+        uint64_t expected_offline_usec; /* ExpectedOfflineSec: residency assumed without history */
+        bool eject_empty_devices;    /* EjectEmptyDevices: eject fully offline ACPI memory devices */
+
         /* [Metrics] */
         char *metrics_textfile; /* TextFile: OpenMetrics file for node_exporter; NULL = off */
 } Config;
+
+/* The energy model's defaults (README.md "Energy" gives their sources):
+ * DDR4 standby current, about 52 mW per GB (56 mW per GiB), is what online
+ * memory draws and what powering a domain off saves; power-down, about
+ * 37 mW per GB, what a region the controller can power down still draws.
+ * Moving a GiB is an assumption, not a measurement: one core at about 15 W
+ * for the second or so move_pages takes per GiB of 4 KiB pages, DRAM's
+ * reads and writes included. */
+#define CONFIG_ONLINE_WATTS_PER_GIB      0.056
+#define CONFIG_POWER_DOWN_WATTS_PER_GIB  0.040
+#define CONFIG_MIGRATION_JOULES_PER_GIB  15.0
 
 typedef struct ConfigError {
         char path[PATH_MAX];

@@ -93,19 +93,19 @@ static bool usage_is_first_use(const PageUsage *u)
 }
 
 /* Better first-use candidate: fewer movable pages, then the higher index. */
-static bool candidate_better(const MemBlock *a, const MemBlock *b)
+static bool candidate_better(const HandshakeUnit *a, const HandshakeUnit *b)
 {
         if (a->usage.movable != b->usage.movable)
                 return a->usage.movable < b->usage.movable;
-        return a->index > b->index;
+        return a->id > b->id;
 }
 
-static bool eligible(const HandshakeInput *in, const MemBlock *b)
+static bool eligible(const HandshakeInput *in, const HandshakeUnit *b)
 {
         return b->usage_valid && in->eligible(b, in->userdata);
 }
 
-static HandshakeDrop noted_drop_reason(const HandshakeInput *in, const MemBlock *b)
+static HandshakeDrop noted_drop_reason(const HandshakeInput *in, const HandshakeUnit *b)
 {
         if (!b)
                 return HANDSHAKE_DROP_VANISHED;
@@ -157,16 +157,16 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
                 h->slots[i].candidate = NULL;
         }
 
-        /* One pass over the blocks: find each noted block, and each node's
-         * best first use. A noted block seen on another node than the one
+        /* One pass over the units: find each noted one, and each node's
+         * best first use. A noted unit seen on another node than the one
          * it was noted on is not found (it is dropped as vanished). */
-        for (size_t i = 0; i < in->n_blocks; i++) {
-                const MemBlock *b = &in->blocks[i];
+        for (size_t i = 0; i < in->n_units; i++) {
+                const HandshakeUnit *b = &in->units[i];
                 HandshakeSlot *s = slot_of(h, b->node);
 
                 if (!s)
                         continue;
-                if (s->noted && s->block == b->index)
+                if (s->noted && s->block == b->id)
                         s->seen = b;
                 if (b->was_empty && usage_is_first_use(&b->usage) && eligible(in, b) &&
                     (!s->candidate || candidate_better(b, s->candidate)))
@@ -210,14 +210,14 @@ int handshake_look(Handshake *h, const HandshakeInput *in, HandshakeEvent *ret_e
                 /* 3. first-use, not while an evacuation is in progress on this
                  * node, and not over a note the next free has made ready. */
                 if (s->candidate && !busy && !s->freed &&
-                    !(s->noted && s->block == s->candidate->index)) {
-                        const MemBlock *c = s->candidate;
+                    !(s->noted && s->block == s->candidate->id)) {
+                        const HandshakeUnit *c = s->candidate;
 
                         if (s->noted)
                                 emit(ret_events, &n, HANDSHAKE_DROP, node, s->block,
                                      HANDSHAKE_DROP_REPLACED);
-                        emit(ret_events, &n, HANDSHAKE_NOTE, node, c->index, HANDSHAKE_DROP_NONE);
-                        slot_note(s, c->index, now_free);
+                        emit(ret_events, &n, HANDSHAKE_NOTE, node, c->id, HANDSHAKE_DROP_NONE);
+                        slot_note(s, c->id, now_free);
                 }
         }
 

@@ -7,8 +7,10 @@
  * first allocation in a region that was entirely free (compacting then would
  * be pointless: the allocator went there because lower regions were full),
  * and the next free, the sign that room exists below, starts the evacuation
- * of the noted region. Here a region is a memory block and the daemon's
- * periodic look stands for the allocator's paths.
+ * of the noted region. Here a region is a unit: a memory block, or a power
+ * domain (lib/domain.h) with the usage of its blocks summed; the daemon's
+ * periodic look stands for the allocator's paths. The text below says
+ * "block" for a unit.
  *
  * A pure state machine: no I/O, no clock, no logging, no allocation. The
  * planner feeds it one look per tick (the block table and every node's free
@@ -67,7 +69,6 @@
 #include <stdint.h>
 
 #include "kpageflags.h"
-#include "memblock.h"
 
 #define HANDSHAKE_FREE_UNKNOWN UINT64_MAX
 
@@ -75,19 +76,29 @@
  * a drop and a freed). */
 #define HANDSHAKE_EVENTS_PER_NODE 2
 
-/* May b be a target: online, usage known, not its node's lowest block, not
- * excluded, in an offlinable zone (the planner decides). */
-typedef bool (*HandshakeEligibleFn)(const MemBlock *b, void *userdata);
+/* What the handshake watches: a memory block, or a power domain (its blocks
+ * together). */
+typedef struct HandshakeUnit {
+        uint32_t id;      /* a block's index; a domain's lowest block index */
+        int node;
+        PageUsage usage;  /* at this look, over its online blocks */
+        bool usage_valid; /* every online block of it counted */
+        bool was_empty;   /* no used page at the count before (false: unknown) */
+} HandshakeUnit;
+
+/* May u be a target: online, usage known, not excluded, in an offlinable
+ * zone, ... (the planner decides). */
+typedef bool (*HandshakeEligibleFn)(const HandshakeUnit *u, void *userdata);
 
 typedef struct HandshakeSlot {
         bool noted;         /* a block is noted (pending) */
-        uint32_t block;     /* the noted block, when noted */
+        uint32_t block;     /* the noted unit's id, when noted */
         bool freed;         /* the node freed memory since the note */
         uint64_t low_free;  /* lowest free count since the note, or HANDSHAKE_FREE_UNKNOWN */
 
         /* Scratch of one look, meaningless between looks. */
-        const MemBlock *seen;      /* the noted block at this look */
-        const MemBlock *candidate; /* best first use at this look */
+        const HandshakeUnit *seen;      /* the noted unit at this look */
+        const HandshakeUnit *candidate; /* best first use at this look */
 } HandshakeSlot;
 
 typedef struct Handshake {
@@ -96,11 +107,9 @@ typedef struct Handshake {
 } Handshake;
 
 typedef struct HandshakeInput {
-        /* Every block the daemon knows, any order: index, node, usage (at this
-         * look), usage_valid and was_empty (no used page at the count before;
-         * false when that count is unknown) are read. */
-        const MemBlock *blocks;
-        size_t n_blocks;
+        /* Every unit the daemon knows, any order. */
+        const HandshakeUnit *units;
+        size_t n_units;
         HandshakeEligibleFn eligible;
         void *userdata;
         const uint64_t *node_free; /* free pages by node id; HANDSHAKE_FREE_UNKNOWN = not read */
@@ -121,7 +130,7 @@ typedef enum HandshakeAction {
 
 typedef enum HandshakeDrop {
         HANDSHAKE_DROP_NONE,       /* not a drop */
-        HANDSHAKE_DROP_VANISHED,   /* no longer in the table, or now on another node */
+        HANDSHAKE_DROP_VANISHED,   /* no longer among the units, or now on another node */
         HANDSHAKE_DROP_INELIGIBLE, /* offline, excluded, usage unknown, ... */
         HANDSHAKE_DROP_UNMOVABLE,  /* gained unmovable or unknown pages */
         HANDSHAKE_DROP_HUGETLB,    /* gained hugetlb pages */
@@ -135,7 +144,7 @@ typedef enum HandshakeDrop {
 typedef struct HandshakeEvent {
         HandshakeAction action;
         int node;
-        uint32_t block;
+        uint32_t block;       /* the unit's id */
         HandshakeDrop reason; /* HANDSHAKE_DROP_NONE unless action is DROP */
 } HandshakeEvent;
 

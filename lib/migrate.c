@@ -164,14 +164,6 @@ static int run_pid(Run *r, int pid, const PageLocation *locs, const uint64_t *ad
         return 0;
 }
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static int run_init(Run *r, int src_node, int dest_node, size_t batch_pages, size_t n,
                     const MigrateOps *ops)
 {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "energy.h"
 #include "planner.h"
 #include "util.h"
 
@@ -39,6 +40,11 @@ static const char *const verdict_names[_PLAN_VERDICT_MAX] = {
         [VERDICT_KERNEL_FLOOR] = "kernel-floor",
         [VERDICT_KERNEL_RATIO] = "kernel-ratio",
         [VERDICT_NO_DESTINATION] = "no-destination",
+        [VERDICT_NO_DOMAIN] = "no-domain",
+        [VERDICT_KERNEL_MEMORY] = "kernel-memory",
+        [VERDICT_BREAK_EVEN] = "break-even",
+        [VERDICT_BOUND] = "bound-to-node",
+        [VERDICT_CHECKING] = "checking-bindings",
 };
 
 const char *plan_verdict_to_string(PlanVerdict v)
@@ -78,6 +84,8 @@ static const char *const reason_names[_PLAN_REASON_MAX] = {
         [PLAN_REASON_REFUSED] = "refused",
         [PLAN_REASON_EXIT] = "exit",
         [PLAN_REASON_HOT_ADD] = "hot-add",
+        [PLAN_REASON_DOMAIN] = "domain",
+        [PLAN_REASON_PARTIAL] = "partial-domain",
 };
 
 const char *plan_reason_to_string(PlanReason r)
@@ -130,7 +138,7 @@ int planner_state_init(PlannerState *st, size_t n_nodes)
 {
         int r;
 
-        *st = (PlannerState){ 0 };
+        *st = (PlannerState){ .target_block = UINT32_MAX };
         r = handshake_init(&st->handshake, 0);
         if (r < 0)
                 return r;
@@ -174,7 +182,7 @@ void planner_state_free(PlannerState *st)
         handshake_free(&st->handshake);
         free(st->node_short_usec);
         free(st->node_onlined);
-        *st = (PlannerState){ 0 };
+        *st = (PlannerState){ .target_block = UINT32_MAX };
 }
 
 /* ---- What one call knows ---- */
@@ -201,6 +209,10 @@ typedef struct Ctx {
         bool short_any; /* a node below its floor with blocks to give back */
         uint64_t node_free[PLAN_NODES_MAX];
         uint32_t lowest[PLAN_NODES_MAX];
+        uint32_t node_online[PLAN_NODES_MAX]; /* blocks online, by node */
+        const DomainTable *dt;  /* NULL: blocks alone */
+        bool by_domain;         /* domains, and not Domains=block */
+        int emptying_node;      /* the target empties this node (bindings read, none): -1 */
 } Ctx;
 
 static bool evac_active(const PlanInput *in)
@@ -305,13 +317,51 @@ static void commit_setup(Ctx *x)
         }
 }
 
+/* ---- Domains: what ctx_init needs ---- */
+
+static const Domain *domain_get(const Ctx *x, uint32_t id)
+{
+        return x->dt && id < x->dt->n ? &x->dt->domains[id] : NULL;
+}
+
+/* Every block online on d's node is d's. */
+static bool domain_whole_node(const Ctx *x, const Domain *d, const DomainStat *s)
+{
+        return d->node >= 0 && (size_t)d->node < x->n_nodes && s->online > 0 &&
+               s->online == x->node_online[d->node];
+}
+
+/* The memory policies were read lately, and none binds to node alone. */
+static bool bindings_fresh(const Ctx *x, int node)
+{
+        const PlanNode *n = &x->in->nodes[node];
+
+        return n->bindings_usec && n->bindings_usec <= x->in->now_usec &&
+               x->in->now_usec - n->bindings_usec <= PLAN_BINDINGS_FRESH_USEC;
+}
+
+static int emptying_node(const Ctx *x, const PlannerState *st)
+{
+        uint32_t id;
+        const Domain *d;
+
+        if (!x->by_domain || st->target_block == UINT32_MAX)
+                return -1;
+        id = domain_of(x->dt, st->target_block);
+        d = domain_get(x, id);
+        if (!d || !domain_whole_node(x, d, &x->in->domain_stats[id]))
+                return -1;
+        return bindings_fresh(x, d->node) && !x->in->nodes[d->node].bound ? d->node : -1;
+}
+
 static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
 {
         const Config *c = in->config;
         uint64_t n_share;
 
         if (!c || in->page_size == 0 || in->kind < 0 || in->kind >= _PLAN_KIND_MAX ||
-            (in->n_blocks > 0 && !in->blocks) || (in->n_nodes > 0 && !in->nodes))
+            (in->n_blocks > 0 && !in->blocks) || (in->n_nodes > 0 && !in->nodes) ||
+            (in->domains && in->domains->n > 0 && !in->domain_stats))
                 return -EINVAL;
 
         memset(x, 0, sizeof(*x));
@@ -320,6 +370,9 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
         x->ppb = in->pages_per_block;
         x->n_nodes = in->n_nodes < PLAN_NODES_MAX ? in->n_nodes : PLAN_NODES_MAX;
         x->node_floor = c->node_reserve_mib * 1024 * 1024 / in->page_size;
+        x->dt = in->domains;
+        x->by_domain = in->domains && in->domains->mode != DOMAINS_BLOCK;
+        x->emptying_node = -1;
 
         for (size_t i = 0; i < PLAN_NODES_MAX; i++) {
                 x->lowest[i] = UINT32_MAX;
@@ -338,6 +391,8 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
                         x->lowest[b->node] = b->index;
                 if (!block_is_online(b))
                         continue;
+                if (node_ok(x, b->node))
+                        x->node_online[b->node]++;
                 if (b->zones == ZONE_MOVABLE_BIT)
                         x->movable_pages += x->ppb;
                 else
@@ -387,7 +442,12 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
                 x->quiet = last && u64_add_sat(last, c->backoff_initial_usec) > in->now_usec;
         }
 
-        /* Nodes below their floor, with blocks to give back. */
+        x->emptying_node = emptying_node(x, st);
+
+        /* Nodes below their floor, with blocks to give back. A node with
+         * nothing online, or one the target domain empties, has no floor:
+         * no process binds memory to it alone (the planner read their
+         * policies before it went). */
         if (x->node_floor > 0)
                 for (size_t i = 0; i < in->n_blocks; i++) {
                         const MemBlock *b = &in->blocks[i];
@@ -395,6 +455,8 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
 
                         if (!node_ok(x, n) || x->short_node[n] ||
                             x->node_free[n] == PLAN_FREE_UNKNOWN || x->node_free[n] >= x->node_floor)
+                                continue;
+                        if (x->node_online[n] == 0 || n == x->emptying_node)
                                 continue;
                         if (online_candidate(x, b))
                                 x->short_node[n] = x->short_any = true;
@@ -423,8 +485,10 @@ static PlanVerdict verdict_static(const Ctx *x, const MemBlock *b)
                 return VERDICT_KERNEL_ZONE;
         if (b->zones != ZONE_NORMAL_BIT && b->zones != ZONE_MOVABLE_BIT)
                 return VERDICT_OTHER_ZONE;
-        if (x->lowest[b->node] == b->index)
+        if (!x->by_domain && x->lowest[b->node] == b->index)
                 return VERDICT_LOWEST_OF_NODE;
+        if (x->by_domain && domain_of(x->dt, b->index) == DOMAIN_NONE)
+                return VERDICT_NO_DOMAIN;
         if (!b->usage_valid)
                 return VERDICT_UNKNOWN_USAGE;
         return VERDICT_OK;
@@ -529,47 +593,104 @@ static bool other_memory_nodes(const Ctx *x, int node)
         return x->n_mem_nodes > (own ? 1 : 0);
 }
 
-/* Can the machine do without b? free: its free pages (they leave its
- * node); cost: pages MemAvailable loses with it (a whole block when
- * starting, less what moved already when continuing); movable_left: its
- * pages still to move. starting: an evacuation would start (one destination
- * node must take every movable page); otherwise the offline after the
- * migration (the destinations together must). */
-static PlanVerdict verdict_resources(const Ctx *x, const MemBlock *b, uint64_t free,
-                                     uint64_t cost, uint64_t movable_left, bool starting,
-                                     int *ret_dest)
+/* What going offline takes from the machine. */
+typedef struct Take {
+        int node;
+        uint64_t free;          /* free pages: they leave the node */
+        uint64_t cost;          /* pages MemAvailable loses */
+        uint64_t blocks;        /* blocks going offline (CommitLimit) */
+        uint64_t kernel_blocks; /* of them in kernel zones */
+        uint64_t movable;       /* pages still to move */
+        bool starting;          /* one destination node must take every movable page */
+        bool whole_node;        /* the node's last online memory: no floor applies */
+} Take;
+
+/* Can the machine do without what t takes? starting: an evacuation would
+ * start (one destination node must take every movable page: *ret_dest);
+ * otherwise the offline after the migration, or a domain's remaining
+ * blocks (the destinations together must). */
+static PlanVerdict verdict_take(const Ctx *x, const Take *t, int *ret_dest)
 {
-        uint64_t nf = node_ok(x, b->node) ? x->node_free[b->node] : PLAN_FREE_UNKNOWN;
+        uint64_t nf = node_ok(x, t->node) ? x->node_free[t->node] : PLAN_FREE_UNKNOWN;
 
         *ret_dest = -1;
-        if (nf == PLAN_FREE_UNKNOWN && x->node_floor > 0)
-                return VERDICT_NO_COUNTERS; /* its node's free memory could not be read */
-        if (nf != PLAN_FREE_UNKNOWN && nf < u64_add_sat(x->node_floor, free))
-                return VERDICT_NODE_FLOOR;
-        if (x->available <= u64_add_sat(x->reserve, cost))
+        if (!t->whole_node) {
+                if (nf == PLAN_FREE_UNKNOWN && x->node_floor > 0)
+                        return VERDICT_NO_COUNTERS; /* its node's free memory could not be read */
+                if (nf != PLAN_FREE_UNKNOWN && nf < u64_add_sat(x->node_floor, t->free))
+                        return VERDICT_NODE_FLOOR;
+        }
+        if (x->available <= u64_add_sat(x->reserve, t->cost))
                 return VERDICT_RESERVE;
-        if (x->headroom != UINT64_MAX && x->headroom <= u64_add_sat(x->reserve, x->commit_per_block))
+        if (x->headroom != UINT64_MAX &&
+            x->headroom <= u64_add_sat(x->reserve, t->blocks * x->commit_per_block))
                 return VERDICT_COMMIT;
-        if (b->zones & KERNEL_ZONE_BITS) {
-                /* Its pages can only drain into kernel zones. */
+        if (t->kernel_blocks > 0) {
+                /* Their pages can only drain into kernel zones. */
                 if (x->kernel_free == PLAN_FREE_UNKNOWN ||
-                    x->kernel_free < u64_add_sat(x->kernel_reserve, u64_add_sat(free, movable_left)))
+                    x->kernel_free < u64_add_sat(x->kernel_reserve, u64_add_sat(t->free, t->movable)))
                         return VERDICT_KERNEL_FLOOR;
-                if (x->kernel_pages <= x->ppb ||
-                    x->movable_pages / PLAN_MOVABLE_PER_KERNEL > x->kernel_pages - x->ppb)
+                if (x->kernel_pages <= t->kernel_blocks * x->ppb ||
+                    x->movable_pages / PLAN_MOVABLE_PER_KERNEL >
+                            x->kernel_pages - t->kernel_blocks * x->ppb)
                         return VERDICT_KERNEL_RATIO;
         }
-        if (movable_left > 0 && other_memory_nodes(x, b->node)) {
-                if (starting) {
-                        int d = pick_destination(x, b->node, movable_left);
+        if (t->movable > 0 && other_memory_nodes(x, t->node)) {
+                if (t->starting) {
+                        int d = pick_destination(x, t->node, t->movable);
 
                         if (d < 0)
                                 return VERDICT_NO_DESTINATION;
                         *ret_dest = d;
-                } else if (destinations_room(x, b->node) < movable_left)
+                } else if (destinations_room(x, t->node) < t->movable)
                         return VERDICT_NO_DESTINATION;
         }
         return VERDICT_OK;
+}
+
+/* Can the machine do without b? free: its free pages (they leave its
+ * node); cost: pages MemAvailable loses with it (a whole block when
+ * starting, less what moved already when continuing); movable_left: its
+ * pages still to move. whole_node: it is (part of) the last online memory
+ * of its node. */
+static PlanVerdict verdict_resources(const Ctx *x, const MemBlock *b, uint64_t free,
+                                     uint64_t cost, uint64_t movable_left, bool starting,
+                                     bool whole_node, int *ret_dest)
+{
+        Take t = {
+                .node = b->node,
+                .free = free,
+                .cost = cost,
+                .blocks = 1,
+                .kernel_blocks = (b->zones & KERNEL_ZONE_BITS) ? 1 : 0,
+                .movable = movable_left,
+                .starting = starting,
+                .whole_node = whole_node,
+        };
+
+        return verdict_take(x, &t, ret_dest);
+}
+
+static uint64_t expected_usec(const Ctx *x, uint32_t id)
+{
+        const uint64_t *e = x->in->domain_expected_usec;
+
+        if (e && x->dt && id < x->dt->n && e[id] > 0)
+                return e[id];
+        return x->c->expected_offline_usec;
+}
+
+/* Break-even: what n_blocks of kind save offline in their expected time
+ * there repays moving movable pages. */
+static PlanVerdict verdict_break_even(const Ctx *x, DomainKind kind, uint32_t id,
+                                      uint64_t n_blocks, uint64_t movable)
+{
+        if (!x->c->break_even)
+                return VERDICT_OK;
+        return energy_pays(x->c, kind, n_blocks * x->ppb * x->in->page_size,
+                           movable * x->in->page_size, expected_usec(x, id))
+                       ? VERDICT_OK
+                       : VERDICT_BREAK_EVEN;
 }
 
 /* May an evacuation of b start now? */
@@ -583,7 +704,170 @@ static PlanVerdict verdict_start(const Ctx *x, const PlannerState *st, const Mem
                 return v;
         if (node_busy(x, st, b->node))
                 return VERDICT_NODE_BUSY;
-        return verdict_resources(x, b, b->usage.free, x->ppb, b->usage.movable, true, ret_dest);
+        v = verdict_resources(x, b, b->usage.free, x->ppb, b->usage.movable, true, false, ret_dest);
+        if (v != VERDICT_OK)
+                return v;
+        return verdict_break_even(x, DOMAIN_BLOCK, x->dt ? domain_of(x->dt, b->index) : DOMAIN_NONE,
+                                  1, b->usage.movable);
+}
+
+/* ---- Domains ---- */
+
+/* A domain as the planner looks at it. */
+typedef struct DomainCheck {
+        uint32_t id;
+        const Domain *d;
+        const DomainStat *s;
+        uint64_t kernel_blocks; /* online blocks in kernel zones (OfflineKernelZones=yes) */
+        bool whole_node;        /* all that is online of its node */
+} DomainCheck;
+
+static void domain_check_init(const Ctx *x, uint32_t id, DomainCheck *ret)
+{
+        *ret = (DomainCheck){
+                .id = id,
+                .d = &x->dt->domains[id],
+                .s = &x->in->domain_stats[id],
+        };
+        ret->whole_node = domain_whole_node(x, ret->d, ret->s);
+}
+
+static bool zone_verdict(PlanVerdict v)
+{
+        return v == VERDICT_SPANS_ZONES || v == VERDICT_KERNEL_DMA_ZONE ||
+               v == VERDICT_KERNEL_ZONE || v == VERDICT_OTHER_ZONE;
+}
+
+/* The domain's online blocks, one after the other: *i is the position in
+ * its members to start from. NULL at the end. */
+static const MemBlock *domain_next_online(const Ctx *x, const Domain *d, size_t *i)
+{
+        while (*i < d->n_blocks) {
+                const MemBlock *b = find_block(x->in, x->dt->members[d->first + (*i)++]);
+
+                if (b && block_is_online(b))
+                        return b;
+        }
+        return NULL;
+}
+
+/* Everything about the domain that does not depend on what its blocks hold:
+ * a block in a zone that may not go offline means the domain holds the
+ * kernel's memory. */
+static PlanVerdict domain_verdict_static(const Ctx *x, DomainCheck *dc)
+{
+        const MemBlock *b;
+        size_t i = 0;
+
+        if (dc->s->online == 0)
+                return dc->s->owned ? VERDICT_OFFLINED : VERDICT_OFFLINE_OTHER;
+        if (dc->d->node < 0)
+                return VERDICT_NO_NODE;
+        dc->kernel_blocks = 0;
+        while ((b = domain_next_online(x, dc->d, &i))) {
+                PlanVerdict v = verdict_static(x, b);
+
+                if (zone_verdict(v))
+                        return VERDICT_KERNEL_MEMORY;
+                if (v != VERDICT_OK)
+                        return v;
+                if (b->zones & KERNEL_ZONE_BITS)
+                        dc->kernel_blocks++;
+        }
+        return VERDICT_OK;
+}
+
+/* Its node is emptied: are the memory policies read, and free of it? */
+static PlanVerdict verdict_bindings(const Ctx *x, int node, Plan *p)
+{
+        if (!bindings_fresh(x, node)) {
+                if (p && p->check_bindings_node < 0)
+                        p->check_bindings_node = node;
+                return VERDICT_CHECKING;
+        }
+        return x->in->nodes[node].bound ? VERDICT_BOUND : VERDICT_OK;
+}
+
+/* What the domain's online blocks hold (back-off only when starting):
+ * domain_verdict_static, then verdict_block of each. */
+static PlanVerdict domain_verdict_content(const Ctx *x, DomainCheck *dc, bool starting)
+{
+        const MemBlock *b;
+        PlanVerdict v = domain_verdict_static(x, dc);
+        size_t i = 0;
+
+        if (v != VERDICT_OK)
+                return v;
+        while ((b = domain_next_online(x, dc->d, &i))) {
+                if (evac_active(x->in) && b->index == x->in->evac.index)
+                        continue; /* not counted while in flight */
+                v = verdict_block(x, b, starting);
+                if (v != VERDICT_OK)
+                        return v;
+        }
+        return VERDICT_OK;
+}
+
+/* May the domain be emptied now, all its online blocks at once? A target
+ * being continued is not weighed against break-even again: what is offline
+ * of it saves nothing until the rest follows. p (may be NULL) is asked to
+ * read the memory policies when that is what it waits for. */
+static PlanVerdict domain_verdict_start(const Ctx *x, const PlannerState *st, DomainCheck *dc,
+                                        bool continuing, Plan *p)
+{
+        PlanVerdict v = domain_verdict_content(x, dc, true);
+        int dest;
+        Take t;
+
+        if (v != VERDICT_OK)
+                return v;
+        if (node_busy(x, st, dc->d->node))
+                return VERDICT_NODE_BUSY;
+        if (dc->whole_node) {
+                v = verdict_bindings(x, dc->d->node, p);
+                if (v != VERDICT_OK)
+                        return v;
+        }
+        t = (Take){
+                .node = dc->d->node,
+                .free = dc->s->usage.free,
+                .cost = dc->s->online * x->ppb,
+                .blocks = dc->s->online,
+                .kernel_blocks = dc->kernel_blocks,
+                .movable = dc->s->usage.movable,
+                .whole_node = dc->whole_node,
+        };
+        v = verdict_take(x, &t, &dest);
+        if (v != VERDICT_OK || continuing)
+                return v;
+        return verdict_break_even(x, dc->d->kind, dc->id, dc->d->n_blocks, dc->s->usage.movable);
+}
+
+/* Reasons a target waits for rather than is given up for: they pass by
+ * themselves. The reserve, the floors or the destinations running short
+ * mean the machine needs memory the target was to give up: it is dropped,
+ * and what of it is offline given back. */
+static bool verdict_transient(PlanVerdict v)
+{
+        switch (v) {
+        case VERDICT_NODE_BUSY:
+        case VERDICT_BACKOFF:
+        case VERDICT_CHECKING:
+        case VERDICT_UNKNOWN_USAGE:
+        case VERDICT_GOING_OFFLINE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Cheaper domain to empty: fewer movable pages, then the higher lowest
+ * block. */
+static bool domain_cheaper(const Ctx *x, const DomainCheck *a, const DomainCheck *b)
+{
+        if (a->s->usage.movable != b->s->usage.movable)
+                return a->s->usage.movable < b->s->usage.movable;
+        return x->dt->members[a->d->first] > x->dt->members[b->d->first];
 }
 
 /* Cheaper to empty: fewer movable pages, then the higher index. */
@@ -677,6 +961,35 @@ static bool give_back_wanted(const Ctx *x, const GiveBack *g, size_t kernel_left
                g->kernel_free < u64_add_sat(x->kernel_reserve, x->ppb);
 }
 
+/* b is offline in a domain that has blocks online. */
+static bool in_partial_domain(const Ctx *x, const MemBlock *b)
+{
+        uint32_t id = domain_of(x->dt, b->index);
+
+        return id != DOMAIN_NONE && x->in->domain_stats[id].online > 0;
+}
+
+/* Domains: blocks mempowerd took offline in a domain that is not being
+ * emptied and still has blocks online save nothing: they go back. */
+static void give_back_partial(const Ctx *x, const PlannerState *st, Plan *p)
+{
+        const PlanInput *in = x->in;
+        uint32_t target = st->target_block == UINT32_MAX ? DOMAIN_NONE
+                                                         : domain_of(x->dt, st->target_block);
+
+        if (!x->by_domain || evac_holds_lock(in))
+                return;
+        for (size_t i = 0; i < in->n_blocks; i++) {
+                const MemBlock *b = &in->blocks[i];
+
+                if (!b->track.owned || b->state != BLOCK_OFFLINE || !online_ready(x, b) ||
+                    (target != DOMAIN_NONE && domain_of(x->dt, b->index) == target) ||
+                    !in_partial_domain(x, b))
+                        continue;
+                (void)plan_online(x, p, b, PLAN_REASON_PARTIAL);
+        }
+}
+
 /* Machine pressure: online lowest first until the reserve and the commit
  * headroom have a block to spare (kernel-origin blocks first when the
  * kernel zones ran short); blocks whose online failed a moment ago last. */
@@ -695,9 +1008,12 @@ static void give_back_machine(const Ctx *x, Plan *p)
                     (in->blocks[i].track.origin_zones & KERNEL_ZONE_BITS))
                         kernel_left++;
 
-        /* pass 0: kernel-origin (kernel pressure only), 1: ready, 2: the rest */
-        for (int pass = 0; pass < 3; pass++) {
+        /* pass 0: kernel-origin (kernel pressure only), 1: ready ones of
+         * partly offline domains (they save nothing), 2: ready, 3: the rest */
+        for (int pass = 0; pass < 4; pass++) {
                 if (pass == 0 && !(x->pressure & PRESSURE_KERNEL))
+                        continue;
+                if (pass == 1 && !x->by_domain)
                         continue;
                 for (size_t i = 0; i < in->n_blocks; i++) {
                         const MemBlock *b = &in->blocks[i];
@@ -707,7 +1023,9 @@ static void give_back_machine(const Ctx *x, Plan *p)
                                 return;
                         if (pass == 0 && !kernel_origin)
                                 continue;
-                        if (pass == 1 && !online_ready(x, b))
+                        if (pass == 1 && !in_partial_domain(x, b))
+                                continue;
+                        if ((pass == 1 || pass == 2) && !online_ready(x, b))
                                 continue;
                         if (!plan_online(x, p, b, PLAN_REASON_PRESSURE))
                                 continue;
@@ -769,17 +1087,68 @@ static void give_back(const Ctx *x, Plan *p)
         give_back_nodes(x, p);
 }
 
-static bool look_eligible(const MemBlock *b, void *userdata)
+static bool look_eligible(const HandshakeUnit *u, void *userdata)
 {
-        return verdict_static(userdata, b) == VERDICT_OK;
+        const Ctx *x = userdata;
+        const MemBlock *b;
+
+        if (x->by_domain) {
+                DomainCheck dc;
+                uint32_t id = domain_of(x->dt, u->id);
+
+                if (id == DOMAIN_NONE)
+                        return false;
+                domain_check_init(x, id, &dc);
+                return domain_verdict_static(x, &dc) == VERDICT_OK;
+        }
+        b = find_block(x->in, u->id);
+        return b && verdict_static(x, b) == VERDICT_OK;
+}
+
+/* The units the handshake watches: the blocks, or the domains (named by
+ * their lowest block, usage summed over their online blocks). */
+static size_t build_units(const Ctx *x, HandshakeUnit *units)
+{
+        const PlanInput *in = x->in;
+        size_t n = 0;
+
+        if (!x->by_domain) {
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        const MemBlock *b = &in->blocks[i];
+
+                        units[n++] = (HandshakeUnit){
+                                .id = b->index,
+                                .node = b->node,
+                                .usage = b->usage,
+                                .usage_valid = b->usage_valid && block_is_online(b),
+                                .was_empty = b->was_empty,
+                        };
+                }
+                return n;
+        }
+        for (size_t i = 0; i < x->dt->n && n < in->n_blocks; i++) {
+                const Domain *d = &x->dt->domains[i];
+                const DomainStat *st = &in->domain_stats[i];
+
+                if (d->n_blocks == 0)
+                        continue;
+                units[n++] = (HandshakeUnit){
+                        .id = x->dt->members[d->first],
+                        .node = d->node,
+                        .usage = st->usage,
+                        .usage_valid = st->online > 0 && st->counted == st->online,
+                        .was_empty = st->online > 0 && st->empty_before == st->online,
+                };
+        }
+        return n;
 }
 
 static void handshake_step(const Ctx *x, PlannerState *st, Plan *p, bool hold)
 {
         const PlanInput *in = x->in;
         HandshakeInput hi = {
-                .blocks = in->blocks,
-                .n_blocks = in->n_blocks,
+                .units = in->units,
+                .n_units = in->units ? build_units(x, in->units) : 0,
                 .eligible = look_eligible,
                 .userdata = (void *)x,
                 .node_free = x->node_free,
@@ -807,6 +1176,7 @@ static void continue_evacuation(const Ctx *x, const PlannerState *st, Plan *p)
 {
         const PlanInput *in = x->in;
         const MemBlock *b = find_block(in, in->evac.index);
+        bool whole_node = false;
         PlanVerdict v;
         PlanAction *a;
         int dest;
@@ -824,11 +1194,26 @@ static void continue_evacuation(const Ctx *x, const PlannerState *st, Plan *p)
         v = verdict_block(x, b, false);
         if (v == VERDICT_OK && node_busy(x, st, b->node))
                 v = VERDICT_NODE_BUSY;
+        if (v == VERDICT_OK && x->by_domain) {
+                DomainCheck dc;
+                uint32_t id = domain_of(x->dt, b->index);
+
+                if (id == DOMAIN_NONE)
+                        v = VERDICT_NO_DOMAIN;
+                else {
+                        domain_check_init(x, id, &dc);
+                        whole_node = dc.whole_node;
+                        if (whole_node)
+                                v = verdict_bindings(x, b->node, p);
+                        if (v == VERDICT_CHECKING)
+                                return; /* the offline waits for the reading */
+                }
+        }
         if (v == VERDICT_OK) {
                 uint64_t moved = u64_min(in->evac.moved_pages, b->usage.movable);
 
                 v = verdict_resources(x, b, b->usage.free + moved, x->ppb, b->usage.movable - moved,
-                                      false, &dest);
+                                      false, whole_node, &dest);
         }
         if (v != VERDICT_OK) {
                 plan_abort(x, p, PLAN_REASON_REFUSED, v);
@@ -851,16 +1236,25 @@ static void drop_event(Plan *p, int node, uint32_t block)
         };
 }
 
-static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
+static void plan_migrate_or_offline(Plan *p, PlanReason reason, const MemBlock *b, int dest)
+{
+        PlanAction *a;
+
+        if (dest >= 0) {
+                a = plan_add(p, PLAN_MIGRATE, reason, b);
+                if (a)
+                        a->dest_node = dest;
+        } else
+                (void)plan_add(p, PLAN_OFFLINE, reason, b);
+}
+
+/* Domains=block: the handshake's block, else the sweep's. */
+static void start_block(const Ctx *x, PlannerState *st, Plan *p)
 {
         const PlanInput *in = x->in;
         const MemBlock *best = NULL;
         PlanReason reason = PLAN_REASON_SWEEP;
         int best_dest = -1, dest;
-        PlanAction *a;
-
-        if (in->evacuations_this_tick >= x->c->max_evacuations_per_tick)
-                return;
 
         /* The handshake's ready notes first, lowest node first. */
         for (size_t n = 0; n < st->handshake.n_slots && !best; n++) {
@@ -897,15 +1291,129 @@ static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
                         best = b;
                         best_dest = dest;
                 }
-        if (!best)
-                return;
+        if (best)
+                plan_migrate_or_offline(p, reason, best, best_dest);
+}
 
-        if (best_dest >= 0) {
-                a = plan_add(p, PLAN_MIGRATE, reason, best);
-                if (a)
-                        a->dest_node = best_dest;
-        } else
-                (void)plan_add(p, PLAN_OFFLINE, reason, best);
+/* The domain's next block: the online one cheapest to empty that may go
+ * now (its node's floor waived when the domain is all its node has). */
+static void start_domain_block(const Ctx *x, const DomainCheck *dc, Plan *p, PlanReason reason)
+{
+        const MemBlock *b, *best = NULL;
+        int best_dest = -1, dest;
+        size_t i = 0;
+
+        while ((b = domain_next_online(x, dc->d, &i))) {
+                if (best && !cheaper(b, best))
+                        continue;
+                if (verdict_block(x, b, true) != VERDICT_OK ||
+                    verdict_resources(x, b, b->usage.free, x->ppb, b->usage.movable, true,
+                                      dc->whole_node, &dest) != VERDICT_OK)
+                        continue;
+                best = b;
+                best_dest = dest;
+        }
+        if (best)
+                plan_migrate_or_offline(p, reason, best, best_dest);
+}
+
+/* Domains: the target until it is offline or given up, else the domain the
+ * handshake made ready, else the sweep's: the qualifying domain cheapest to
+ * empty. */
+static void start_domain(const Ctx *x, PlannerState *st, Plan *p)
+{
+        DomainCheck dc, best;
+        bool have = false;
+        PlanReason reason = PLAN_REASON_SWEEP;
+        PlanVerdict v;
+
+        if (st->target_block != UINT32_MAX) {
+                uint32_t id = domain_of(x->dt, st->target_block);
+
+                if (id != DOMAIN_NONE) {
+                        domain_check_init(x, id, &dc);
+                        v = domain_verdict_start(x, st, &dc, true, p);
+                        if (v == VERDICT_OK) {
+                                start_domain_block(x, &dc, p, PLAN_REASON_DOMAIN);
+                                return;
+                        }
+                        if (verdict_transient(v))
+                                return;
+                        if (v != VERDICT_OFFLINED && v != VERDICT_OFFLINE_OTHER) {
+                                /* given up: what of it is offline goes back
+                                 * before anything else starts */
+                                p->dropped = id;
+                                p->dropped_verdict = v;
+                                st->target_block = UINT32_MAX;
+                                give_back_partial(x, st, p);
+                                return;
+                        }
+                }
+                st->target_block = UINT32_MAX;
+        }
+
+        /* The handshake's ready notes first, lowest node first. */
+        for (size_t n = 0; n < st->handshake.n_slots && !have; n++) {
+                uint32_t unit, id;
+
+                if (!handshake_is_freed(&st->handshake, (int)n) ||
+                    handshake_get_noted(&st->handshake, (int)n, &unit) <= 0)
+                        continue;
+                id = domain_of(x->dt, unit);
+                if (id != DOMAIN_NONE) {
+                        domain_check_init(x, id, &dc);
+                        v = domain_verdict_start(x, st, &dc, false, p);
+                } else
+                        v = VERDICT_NO_DOMAIN;
+                if (v == VERDICT_OK) {
+                        (void)handshake_take(&st->handshake, (int)n, NULL);
+                        best = dc;
+                        have = true;
+                        reason = PLAN_REASON_HANDSHAKE;
+                } else if (id == DOMAIN_NONE || domain_verdict_content(x, &dc, false) != VERDICT_OK ||
+                           v == VERDICT_BREAK_EVEN || v == VERDICT_BOUND) {
+                        /* the domain itself no longer qualifies */
+                        (void)handshake_drop(&st->handshake, (int)n);
+                        drop_event(p, (int)n, unit);
+                }
+                /* else it waits: its node, the reserve, the bindings */
+        }
+
+        if (!have) {
+                bool checking = false;
+
+                for (uint32_t id = 0; id < x->dt->n; id++) {
+                        domain_check_init(x, id, &dc);
+                        if (have && !domain_cheaper(x, &dc, &best))
+                                continue;
+                        v = domain_verdict_start(x, st, &dc, false, NULL);
+                        if (v != VERDICT_OK && v != VERDICT_CHECKING)
+                                continue;
+                        best = dc;
+                        have = true;
+                        checking = v == VERDICT_CHECKING;
+                }
+                if (checking) {
+                        /* the cheapest empties its node: read the policies first */
+                        (void)verdict_bindings(x, best.d->node, p);
+                        return;
+                }
+        }
+        if (!have)
+                return;
+        st->target_block = x->dt->members[best.d->first];
+        p->target = best.id;
+        start_domain_block(x, &best, p, reason);
+}
+
+static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
+{
+        if (x->in->evacuations_this_tick >= x->c->max_evacuations_per_tick)
+                return;
+        if (x->by_domain)
+                start_domain(x, st, p);
+        else
+                start_block(x, st, p);
 }
 
 static void give_back_all(const Ctx *x, Plan *p)
@@ -946,6 +1454,8 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
         ret->available_pages = x.available;
         ret->commit_headroom_pages = x.headroom;
         ret->nodes_short = x.short_any;
+        ret->target = ret->dropped = DOMAIN_NONE;
+        ret->check_bindings_node = -1;
 
         if (in->kind == PLAN_GIVE_BACK) {
                 give_back_all(&x, ret);
@@ -953,6 +1463,13 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
         }
 
         give_back(&x, ret);
+        /* what runs short gives up the target: its blocks go back first */
+        if ((x.pressure || x.short_any) && st->target_block != UINT32_MAX) {
+                ret->dropped = domain_of(x.dt, st->target_block);
+                ret->dropped_verdict = VERDICT_PRESSURE;
+                st->target_block = UINT32_MAX;
+        }
+        give_back_partial(&x, st, ret);
         st->pressure_latched = x.pressure & (PRESSURE_RESERVE | PRESSURE_COMMIT | PRESSURE_KERNEL);
         if (x.c->online_hot_added)
                 for (size_t i = 0; i < in->n_blocks; i++) {
@@ -991,6 +1508,8 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                 else if (!hold)
                         start_evacuation(&x, st, ret);
         }
+        if (x.by_domain && st->target_block != UINT32_MAX)
+                ret->target = domain_of(x.dt, st->target_block);
         /* The free pages of blocks onlined now are not a free at the next
          * look of their node. */
         for (size_t i = 0; i < ret->n_actions; i++)
@@ -1028,8 +1547,68 @@ static void simulate_offline(Ctx *x, const MemBlock *b, int dest)
                 x->movable_pages = u64_sub_sat(x->movable_pages, x->ppb);
 }
 
+/* A domain's verdict, on those of its blocks whose own verdict left it to
+ * the domain (VERDICT_OK). */
+static void set_domain_verdict(const Ctx *x, const Domain *d, PlanVerdict v, PlanVerdict *verdicts)
+{
+        for (size_t k = 0; k < d->n_blocks; k++) {
+                const MemBlock *b = find_block(x->in, x->dt->members[d->first + k]);
+
+                if (b && verdicts[b - x->in->blocks] == VERDICT_OK)
+                        verdicts[b - x->in->blocks] = v;
+        }
+}
+
+/* planner_explain by domain: whole domains, cheapest first. */
+static void explain_domains(Ctx *x, const PlannerState *st, PlanVerdict machine,
+                            PlanVerdict *verdicts, PlanVerdict *domain_verdicts, uint64_t *scratch,
+                            PlanSummary *summary)
+{
+        uint32_t target = st->target_block == UINT32_MAX ? DOMAIN_NONE
+                                                         : domain_of(x->dt, st->target_block);
+        size_t n_cand = 0;
+
+        for (uint32_t id = 0; id < x->dt->n; id++) {
+                DomainCheck dc;
+                PlanVerdict v;
+
+                domain_check_init(x, id, &dc);
+                v = domain_verdict_start(x, st, &dc, id == target, NULL);
+                if (v == VERDICT_OK && machine != VERDICT_OK)
+                        v = machine;
+                if (domain_verdicts)
+                        domain_verdicts[id] = v;
+                if (v == VERDICT_OK && n_cand < x->in->n_blocks)
+                        scratch[n_cand++] = dc.s->usage.movable << 32 | (uint64_t)(UINT32_MAX - id);
+                else
+                        set_domain_verdict(x, dc.d, v, verdicts);
+        }
+        qsort(scratch, n_cand, sizeof(uint64_t), key_compare);
+        for (size_t k = 0; k < n_cand; k++) {
+                uint32_t id = UINT32_MAX - (uint32_t)(scratch[k] & UINT32_MAX);
+                const MemBlock *b;
+                DomainCheck dc;
+                PlanVerdict v;
+                size_t i = 0;
+
+                domain_check_init(x, id, &dc);
+                v = domain_verdict_start(x, st, &dc, id == target, NULL);
+                if (domain_verdicts)
+                        domain_verdicts[id] = v;
+                if (v != VERDICT_OK) {
+                        set_domain_verdict(x, dc.d, v, verdicts);
+                        continue;
+                }
+                while ((b = domain_next_online(x, dc.d, &i))) {
+                        simulate_offline(x, b, pick_destination(x, b->node, b->usage.movable));
+                        if (summary)
+                                summary->offlinable++;
+                }
+        }
+}
+
 int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *ret_verdicts,
-                    uint64_t *scratch, PlanSummary *ret_summary)
+                    PlanVerdict *ret_domain_verdicts, uint64_t *scratch, PlanSummary *ret_summary)
 {
         PlanVerdict machine;
         size_t n_cand = 0;
@@ -1042,6 +1621,8 @@ int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *re
         if (r < 0)
                 return r;
         machine = verdict_machine(&x);
+        if (ret_summary)
+                *ret_summary = (PlanSummary){ .reserve_pages = x.reserve, .pressure = x.pressure };
 
         for (size_t i = 0; i < in->n_blocks; i++) {
                 const MemBlock *b = &in->blocks[i];
@@ -1049,6 +1630,10 @@ int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *re
                                         ? VERDICT_EVACUATING
                                         : verdict_block(&x, b, true);
 
+                if (x.by_domain) {
+                        ret_verdicts[i] = v; /* OK: its domain's */
+                        continue;
+                }
                 if (v == VERDICT_OK && machine != VERDICT_OK)
                         v = machine;
                 else if (v == VERDICT_OK && node_busy(&x, st, b->node))
@@ -1066,16 +1651,24 @@ int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *re
                         simulate_offline(&x, b, -1);
         }
 
+        if (x.by_domain) {
+                explain_domains(&x, st, machine, ret_verdicts, ret_domain_verdicts, scratch,
+                                ret_summary);
+                if (ret_summary)
+                        ret_summary->available_after = x.available;
+                return 0;
+        }
+
         qsort(scratch, n_cand, sizeof(uint64_t), key_compare);
-        if (ret_summary)
-                *ret_summary = (PlanSummary){ .reserve_pages = x.reserve, .pressure = x.pressure };
         for (size_t k = 0; k < n_cand; k++) {
                 size_t i = UINT32_MAX - (uint32_t)(scratch[k] & UINT32_MAX);
                 const MemBlock *b = &in->blocks[i];
                 int dest;
                 PlanVerdict v = verdict_resources(&x, b, b->usage.free, x.ppb, b->usage.movable,
-                                                  true, &dest);
+                                                  true, false, &dest);
 
+                if (v == VERDICT_OK)
+                        v = verdict_break_even(&x, DOMAIN_BLOCK, DOMAIN_NONE, 1, b->usage.movable);
                 ret_verdicts[i] = v;
                 if (v != VERDICT_OK)
                         continue;
@@ -1083,6 +1676,14 @@ int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *re
                 if (ret_summary)
                         ret_summary->offlinable++;
         }
+        /* Domains=block: every domain is one block */
+        if (ret_domain_verdicts && x.dt)
+                for (size_t i = 0; i < in->n_blocks; i++) {
+                        uint32_t id = domain_of(x.dt, in->blocks[i].index);
+
+                        if (id != DOMAIN_NONE)
+                                ret_domain_verdicts[id] = ret_verdicts[i];
+                }
         if (ret_summary)
                 ret_summary->available_after = x.available;
         return 0;

@@ -80,6 +80,42 @@
  * 8. An evacuation is two steps: migrate (move_pages to the destination),
  *    then offline. Before the offline the block is checked again against
  *    rule 6 with fresh counts, what moved already taken into account.
+ * 9. Break-even (BreakEven=yes): an evacuation starts only when what going
+ *    offline saves over the time it is expected to stay offline repays the
+ *    energy of moving its pages: (OnlineWattsPerGiB - KindOfflineWattsPerGiB)
+ *    x GiB x expected seconds >= MigrationJoulesPerGiB x GiB to move. The
+ *    expectation is the domain's own history (domain_expected_usec), else
+ *    ExpectedOfflineSec. A block alone (Domains=block) saves nothing by the
+ *    default figures: only empty blocks go.
+ *
+ * Domains (Domains= other than block: PlanInput.domains), instead of the
+ * lowest-of-node rule and rule 7:
+ *
+ * - A domain is emptied whole or not at all. It may be started when every
+ *   online block of it passes rule 6's own checks (zones, counts, no
+ *   unmovable, unknown or hugetlb page, no hole, not backing off) and the
+ *   machine can do without all of them at once (reserve, commit headroom,
+ *   kernel zones, its node's floor, the destinations together); a block in
+ *   a zone that may not go offline makes its domain "kernel-memory", never
+ *   a target; a block in no domain (Domains=device) is never a target.
+ * - A domain that is all of its node's online memory waives the node's
+ *   floor but waits until the memory policies of every process were read
+ *   within PLAN_BINDINGS_FRESH_USEC (Plan.check_bindings_node asks for
+ *   them): a process that binds its memory to that node alone keeps it
+ *   online ("bound-to-node"). The offline of each of its blocks asks again.
+ * - Which: the domain the handshake made ready (its units are domains,
+ *   named by their lowest block), else the qualifying domain with the
+ *   fewest movable pages (the higher lowest block on ties). Its blocks go
+ *   one at a time, cheapest first (reason "domain" after the first).
+ * - One target at a time (PlannerState.target_block): it is finished before
+ *   another starts. It waits while its node is busy, a block backs off or
+ *   is uncounted, or the policies are read; anything else gives it up
+ *   (Plan.dropped): pressure, the reserve, the floors or the destinations
+ *   running short, a block that can no longer go.
+ * - A domain partly offline saves nothing: unless it is the target, the
+ *   blocks mempowerd took offline there are onlined (reason
+ *   "partial-domain"), and under pressure they come back first. A plan that
+ *   onlines starts nothing after a given-up target.
  *
  * Commit headroom: with vm.overcommit_memory=2, CommitLimit - Committed_AS
  * (an offline block lowers CommitLimit by its size times overcommit_ratio,
@@ -92,6 +128,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "domain.h"
 #include "handshake.h"
 #include "indexset.h"
 #include "kpageflags.h"
@@ -144,7 +181,13 @@ typedef struct PlanNode {
         bool has_memory;          /* node/has_memory: may receive pages */
         uint64_t free_pages;
         uint64_t prev_free_pages; /* at the previous tick; PLAN_FREE_UNKNOWN if none */
+        uint64_t bindings_usec;   /* when the memory policies of all processes were read, 0 never */
+        bool bound;               /* then: a process's policy binds memory to this node alone */
 } PlanNode;
+
+/* The memory policies read this long ago still count for a node that is
+ * being emptied (Plan.check_bindings_node asks for a new reading). */
+#define PLAN_BINDINGS_FRESH_USEC (10 * 1000000ULL)
 
 typedef enum Overcommit {
         OVERCOMMIT_HEURISTIC = 0,
@@ -201,6 +244,14 @@ typedef struct PlanInput {
         bool paused;
         unsigned evacuations_this_tick; /* started since the last look */
         uint64_t last_online_usec;      /* when mempowerd last onlined a block, 0 never */
+
+        /* Power domains. domains NULL, or its mode DOMAINS_BLOCK: every block
+         * alone, as rule 6 and 7 say; otherwise see "Domains" below. */
+        const DomainTable *domains;
+        const DomainStat *domain_stats;       /* by domain id (domain_stats_compute) */
+        const uint64_t *domain_expected_usec; /* by domain id: offline residency its history
+                                               * expects, 0 none; NULL: no history */
+        HandshakeUnit *units; /* the handshake's scratch, n_blocks entries; NULL: no look */
 } PlanInput;
 
 /* Why a block is left alone, or what it would get. */
@@ -234,6 +285,11 @@ typedef enum PlanVerdict {
         VERDICT_KERNEL_FLOOR,     /* "kernel-floor": kernel zones would fall below their reserve */
         VERDICT_KERNEL_RATIO,     /* "kernel-ratio": MOVABLE:KERNEL would exceed 3:1 */
         VERDICT_NO_DESTINATION,   /* "no-destination": no allowed node can take its pages */
+        VERDICT_NO_DOMAIN,        /* "no-domain": in no power domain (Domains=device) */
+        VERDICT_KERNEL_MEMORY,    /* "kernel-memory": its domain holds kernel zones */
+        VERDICT_BREAK_EVEN,       /* "break-even": the migration would not pay for itself */
+        VERDICT_BOUND,            /* "bound-to-node": a process binds memory to its node */
+        VERDICT_CHECKING,         /* "checking-bindings": memory policies are being read */
         _PLAN_VERDICT_MAX,
         _PLAN_VERDICT_INVALID = -22,
 } PlanVerdict;
@@ -261,6 +317,8 @@ typedef enum PlanReason {
         PLAN_REASON_REFUSED,   /* "refused": the migrated block no longer qualifies (verdict) */
         PLAN_REASON_EXIT,      /* "exit": the daemon gives back before it exits */
         PLAN_REASON_HOT_ADD,   /* "hot-add": OnlineHotAdded=yes */
+        PLAN_REASON_DOMAIN,    /* "domain": the next block of the domain being emptied */
+        PLAN_REASON_PARTIAL,   /* "partial-domain": its domain is no longer being emptied */
         _PLAN_REASON_MAX,
         _PLAN_REASON_INVALID = -22,
 } PlanReason;
@@ -304,6 +362,10 @@ typedef struct Plan {
         uint64_t commit_headroom_pages; /* UINT64_MAX: no limit (mode 1) */
         bool onlining_waits;     /* blocks are due but wait for the worker to end */
         bool nodes_short;        /* some node is below its floor */
+        uint32_t target;         /* the domain being emptied, DOMAIN_NONE */
+        uint32_t dropped;        /* a domain given up as a target by this plan, DOMAIN_NONE */
+        PlanVerdict dropped_verdict; /* why */
+        int check_bindings_node; /* read every process's memory policy for this node, -1 no */
         /* The handshake's events of a look; the caller's buffer of
          * planner_max_events() entries (NULL: not wanted). */
         HandshakeEvent *events;
@@ -318,6 +380,7 @@ typedef struct PlannerState {
         size_t n_nodes;
         uint64_t pressure_usec;    /* when the machine was last under pressure, 0 never */
         unsigned pressure_latched; /* PRESSURE_* that last until the band is cleared */
+        uint32_t target_block;     /* the domain being emptied, by its lowest block; UINT32_MAX none */
 } PlannerState;
 
 /* For nodes 0 .. n_nodes - 1. -ENOMEM. */
@@ -349,8 +412,12 @@ typedef struct PlanSummary {
  * actions: ret_verdicts[i] for in->blocks[i]. Blocks that qualify are taken
  * in the sweep's order, each one lowering what is free, until the reserve,
  * the floors or the destinations stop them (those get the verdict that
- * stopped them). The state is not changed. scratch: in->n_blocks entries.
+ * stopped them); with domains, whole domains are taken, cheapest first, and
+ * a block whose own verdict lets it go gets its domain's.
+ * ret_domain_verdicts (NULL: not wanted): in->domains->n entries, the
+ * verdict of every domain. The state is not changed. scratch: in->n_blocks
+ * entries.
  * ret_summary may be NULL. -EINVAL as planner_decide, and for more than
  * UINT32_MAX blocks. */
 int planner_explain(const PlanInput *in, const PlannerState *st, PlanVerdict *ret_verdicts,
-                    uint64_t *scratch, PlanSummary *ret_summary);
+                    PlanVerdict *ret_domain_verdicts, uint64_t *scratch, PlanSummary *ret_summary);

@@ -130,6 +130,24 @@ int runstate_parse(const char *text, RunState *ret, unsigned *ret_line)
                         r = runstate_add(&s, index, zones);
                         if (r < 0)
                                 break;
+                } else if (strcmp(w[0], "energy") == 0) {
+                        double v[3];
+                        bool ok = n == 4;
+
+                        for (int k = 0; ok && k < 3; k++) {
+                                char *e;
+
+                                errno = 0;
+                                v[k] = strtod(w[k + 1], &e);
+                                ok = errno == 0 && *e == '\0' && e != w[k + 1] && v[k] >= 0 &&
+                                     v[k] < 1e300;
+                        }
+                        if (ok) {
+                                s.has_energy = true;
+                                s.saved_joules = v[0];
+                                s.spent_joules = v[1];
+                                s.offline_byte_seconds = v[2];
+                        }
                 }
                 /* other keywords: a newer version's, skipped */
         }
@@ -162,6 +180,9 @@ int runstate_format(const RunState *s, char **ret)
                 fprintf(f, "offline %" PRIu32 " %s\n", s->blocks[i].index,
                         s->blocks[i].zones ? zones_to_string(s->blocks[i].zones, zbuf, sizeof(zbuf))
                                            : "-");
+        if (s->has_energy)
+                fprintf(f, "energy %.9g %.9g %.9g\n", s->saved_joules, s->spent_joules,
+                        s->offline_byte_seconds);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(text);

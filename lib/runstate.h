@@ -9,10 +9,13 @@
  *   boot-id 7402e539-fa05-4caa-9a30-ed0e3c4d8de5
  *   offline 35 Movable      a block mempowerd offlined, and the zone it was in
  *   offline 40 -            a hot-added block it keeps offline (no zone yet)
+ *   energy 812.5 30.1 5.5e12  estimated joules saved, joules spent migrating,
+ *                           and offline byte-seconds of this boot so far
  *
  * Unknown keywords are skipped (a newer version may add some); a malformed
  * line of a known keyword makes the whole file invalid (-EBADMSG with the
- * line), since a half-read list would leave blocks nobody gives back. */
+ * line), since a half-read list would leave blocks nobody gives back; a
+ * malformed energy line only loses the figures (they start again at 0). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +30,8 @@ typedef struct RunStateBlock {
 
 typedef struct RunState {
         char boot_id[40]; /* "" when not given */
+        bool has_energy;
+        double saved_joules, spent_joules, offline_byte_seconds;
         RunStateBlock *blocks;
         size_t n_blocks;
 } RunState;

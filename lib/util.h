@@ -2,13 +2,15 @@
 #pragma once
 
 /* Small helpers shared by the library, the daemon and the tests: cleanup
- * attributes and array sizes. Nothing here does I/O. */
+ * attributes, array sizes, clocks. Nothing here does I/O. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -18,6 +20,22 @@
 #define NSEC_PER_SEC  1000000000ULL
 #define USEC_PER_SEC  1000000ULL
 #define USEC_PER_MSEC 1000ULL
+
+/* A clock's reading in ns: CLOCK_MONOTONIC for time, CLOCK_PROCESS_CPUTIME_ID
+ * for CPU spent. */
+static inline uint64_t clock_ns(clockid_t id)
+{
+        struct timespec ts;
+
+        clock_gettime(id, &ts);
+        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC in µs: the planner's clock. */
+static inline uint64_t now_usec(void)
+{
+        return clock_ns(CLOCK_MONOTONIC) / NSEC_PER_USEC;
+}
 
 static inline void freep(void *p)
 {
@@ -37,6 +55,12 @@ static inline void fclosep(FILE **f)
 {
         if (*f)
                 fclose(*f);
+}
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
 }
 
 #define _cleanup_(x)     __attribute__((cleanup(x)))

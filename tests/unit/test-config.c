@@ -93,6 +93,17 @@ static void test_defaults(void)
         CHECK_EQ_INT(c.backoff_max_usec, 3600000000ULL);
         CHECK_EQ_INT(c.migrate_batch_pages, 4096);
         CHECK(c.metrics_textfile == NULL);
+        CHECK_EQ_INT(c.domains, DOMAINS_AUTO);
+        CHECK_EQ_INT(c.region_mib, 512);
+        CHECK(c.online_watts_per_gib == 0.056);
+        CHECK(c.offline_watts_per_gib[DOMAIN_NODE] == 0);
+        CHECK(c.offline_watts_per_gib[DOMAIN_DEVICE] == 0);
+        CHECK(c.offline_watts_per_gib[DOMAIN_REGION] == 0.040);
+        CHECK(c.offline_watts_per_gib[DOMAIN_BLOCK] == c.online_watts_per_gib);
+        CHECK(c.migration_joules_per_gib == 15);
+        CHECK(c.break_even);
+        CHECK_EQ_INT(c.expected_offline_usec, 600000000);
+        CHECK(!c.eject_empty_devices);
         config_free(&c);
         config_free(NULL);
 
@@ -694,12 +705,58 @@ static void test_copy_equal(void)
         {
                 const char *s, *k;
 
-                CHECK_EQ_INT(config_key_count(), 20);
+                CHECK_EQ_INT(config_key_count(), 31);
                 CHECK_EQ_INT(config_key_get(0, &s, &k), 0);
                 CHECK_EQ_STR(s, "Daemon");
                 CHECK_EQ_STR(k, "TickSec");
                 CHECK_EQ_INT(config_key_get(config_key_count(), &s, &k), -ERANGE);
         }
+}
+
+static void test_power(void)
+{
+        ConfigError err;
+        Config c;
+
+        CHECK_EQ_INT(parse_text("power.conf",
+                                "[Power]\nDomains=device\nRegionMiB=1024\nOnlineWattsPerGiB=0.1\n"
+                                "NodeOfflineWattsPerGiB=0.01\nDeviceOfflineWattsPerGiB=0.02\n"
+                                "RegionOfflineWattsPerGiB=0.03\nBlockOfflineWattsPerGiB=0.04\n"
+                                "MigrationJoulesPerGiB=7.5\nBreakEven=no\nExpectedOfflineSec=60\n"
+                                "EjectEmptyDevices=yes\n",
+                                &c, &err),
+                     0);
+        CHECK_EQ_INT(c.domains, DOMAINS_DEVICE);
+        CHECK_EQ_INT(c.region_mib, 1024);
+        CHECK(c.online_watts_per_gib == 0.1);
+        CHECK(c.offline_watts_per_gib[DOMAIN_NODE] == 0.01);
+        CHECK(c.offline_watts_per_gib[DOMAIN_DEVICE] == 0.02);
+        CHECK(c.offline_watts_per_gib[DOMAIN_REGION] == 0.03);
+        CHECK(c.offline_watts_per_gib[DOMAIN_BLOCK] == 0.04);
+        CHECK(c.migration_joules_per_gib == 7.5);
+        CHECK(!c.break_even);
+        CHECK_EQ_INT(c.expected_offline_usec, 60000000);
+        CHECK(c.eject_empty_devices);
+        config_free(&c);
+
+        for (DomainMode m = 0; m < _DOMAINS_MODE_MAX; m++) {
+                char text[64];
+
+                snprintf(text, sizeof(text), "[Power]\nDomains=%s\n", domain_mode_to_string(m));
+                CHECK_EQ_INT(parse_text("power.conf", text, &c, &err), 0);
+                CHECK_EQ_INT(c.domains, m);
+                config_free(&c);
+        }
+        /* an empty value is the default again */
+        CHECK_EQ_INT(parse_text("power.conf", "[Power]\nDomains=\n", &c, &err), 0);
+        CHECK_EQ_INT(c.domains, DOMAINS_AUTO);
+        config_free(&c);
+        CHECK_ERROR("[Power]\nDomains=Node\n", -EINVAL, 2, "Domains=Node", "auto, node, device");
+        CHECK_ERROR("[Power]\nDomains=dimm\n", -EINVAL, 2, "not one of", NULL);
+        CHECK_ERROR("[Power]\nRegionMiB=0\n", -ERANGE, 2, "RegionMiB=0", "out of range");
+        CHECK_ERROR("[Power]\nOnlineWattsPerGiB=-1\n", -ERANGE, 2, "OnlineWattsPerGiB", NULL);
+        CHECK_ERROR("[Power]\nMigrationJoulesPerGiB=abc\n", -EINVAL, 2, "not a number", NULL);
+        CHECK_ERROR("[Power]\nExpectedOfflineSec=0\n", -ERANGE, 2, "ExpectedOfflineSec", NULL);
 }
 
 static void test_error_format(void)
@@ -864,6 +921,7 @@ int main(void)
         test_backoff_cross_check();
         test_reload_keeps_old();
         test_copy_equal();
+        test_power();
         test_error_format();
         test_reserve_pages();
         test_shipped_conf_matches_defaults();

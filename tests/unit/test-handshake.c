@@ -14,7 +14,7 @@
 
 typedef struct World {
         Handshake h;
-        MemBlock blocks[N_BLOCKS];
+        HandshakeUnit blocks[N_BLOCKS];
         bool ineligible[N_BLOCKS];
         size_t n_blocks;
         uint64_t node_free[N_NODES];
@@ -34,14 +34,13 @@ static void world_init(World *w)
 }
 
 /* Block index on node, eligible, counted, empty now and before. */
-static MemBlock *world_add(World *w, uint32_t index, int node)
+static HandshakeUnit *world_add(World *w, uint32_t index, int node)
 {
-        MemBlock *b = &w->blocks[w->n_blocks++];
+        HandshakeUnit *b = &w->blocks[w->n_blocks++];
 
-        *b = (MemBlock){
-                .index = index,
+        *b = (HandshakeUnit){
+                .id = index,
                 .node = node,
-                .state = BLOCK_ONLINE,
                 .usage_valid = true,
                 .was_empty = true,
                 .usage = { .free = 100 },
@@ -49,10 +48,10 @@ static MemBlock *world_add(World *w, uint32_t index, int node)
         return b;
 }
 
-static MemBlock *world_find(World *w, uint32_t index)
+static HandshakeUnit *world_find(World *w, uint32_t index)
 {
         for (size_t i = 0; i < w->n_blocks; i++)
-                if (w->blocks[i].index == index)
+                if (w->blocks[i].id == index)
                         return &w->blocks[i];
         return NULL;
 }
@@ -64,7 +63,7 @@ static void set_eligible(World *w, uint32_t index, bool yes)
 
 static void world_remove(World *w, uint32_t index)
 {
-        MemBlock *b = world_find(w, index);
+        HandshakeUnit *b = world_find(w, index);
         size_t i = (size_t)(b - w->blocks);
 
         memmove(b, b + 1, (w->n_blocks - i - 1) * sizeof(*b));
@@ -75,7 +74,7 @@ static void world_remove(World *w, uint32_t index)
 /* Set a block's usage at this look. */
 static void use(World *w, uint32_t index, uint64_t movable, uint64_t unmovable, uint64_t hugetlb)
 {
-        MemBlock *b = world_find(w, index);
+        HandshakeUnit *b = world_find(w, index);
 
         b->usage.movable = movable;
         b->usage.unmovable = unmovable;
@@ -83,7 +82,7 @@ static void use(World *w, uint32_t index, uint64_t movable, uint64_t unmovable, 
         b->usage.free = 100 - movable - unmovable - hugetlb;
 }
 
-static bool world_eligible(const MemBlock *b, void *userdata)
+static bool world_eligible(const HandshakeUnit *b, void *userdata)
 {
         const World *w = userdata;
 
@@ -93,8 +92,8 @@ static bool world_eligible(const MemBlock *b, void *userdata)
 static HandshakeInput world_input(World *w)
 {
         return (HandshakeInput){
-                .blocks = w->blocks,
-                .n_blocks = w->n_blocks,
+                .units = w->blocks,
+                .n_units = w->n_blocks,
                 .eligible = world_eligible,
                 .userdata = w,
                 .node_free = w->node_free,

@@ -37,6 +37,7 @@ typedef struct TNode {
         uint64_t free_mib;
         uint64_t prev_mib; /* 0: same as free */
         bool no_memory;
+        int bindings; /* memory policies: 0 not read, 1 read now and none binds here, 2 one does */
 } TNode;
 
 typedef struct TAction {
@@ -78,6 +79,11 @@ typedef struct TCase {
         TVerdict verdicts[8];    /* expected from planner_explain */
         size_t n_verdicts;
         size_t offlinable;       /* expected summary, when verdicts are given */
+        bool by_domain;          /* group the blocks (Domains=domains) */
+        DomainMode domains;
+        uint32_t target;         /* PlannerState.target_block, 0 none */
+        uint64_t expected_s[4];  /* the domains' residency history, by id; 0 none */
+        int check_node;          /* expected check_bindings_node + 1; 0: -1 */
 } TCase;
 
 #define MOV ZONE_MOVABLE_BIT
@@ -110,6 +116,15 @@ static void cfg_hot_added(Config *c)
 {
         c->online_hot_added = true;
 }
+static void cfg_break_even(Config *c)
+{
+        c->break_even = true;
+}
+static void cfg_break_even_60s(Config *c)
+{
+        c->break_even = true;
+        c->expected_offline_usec = 60 * 1000000ULL;
+}
 static void cfg_exclude_40_41_others(Config *c)
 {
         (void)indexset_parse("40-41", 1023, &c->exclude_blocks);
@@ -118,6 +133,14 @@ static void cfg_exclude_40_41_others(Config *c)
 
 /* Node 0: boot memory (kernel zones), node 1: four movable blocks. The
  * machine: 2 GiB, 1.5 GiB available: reserve 256 MiB. */
+/* Node 1 as two 512 MiB regions: 32-35 and 36-39 (domain ids 1 and 2;
+ * node 0's blocks are domain 0). */
+#define REGION_A(m32, m33, m34, m35)                                                               \
+        { 32, 1, 'o', MOV, .movable = m32 }, { 33, 1, 'o', MOV, .movable = m33 },                    \
+                { 34, 1, 'o', MOV, .movable = m34 }, { 35, 1, 'o', MOV, .movable = m35 }
+#define REGION_B_FREE                                                                               \
+        { 36, 1, 'o', MOV }, { 37, 1, 'o', MOV }, { 38, 1, 'o', MOV }, { 39, 1, 'o', MOV }
+
 #define BOOT_BLOCKS                                                                                 \
         { 0, 0, 'o', 0, .unmovable = PPB / 2 }, { 1, 0, 'o', D32, .unmovable = PPB },               \
                 { 2, 0, 'o', D32, .movable = PPB / 2 }
@@ -648,6 +671,156 @@ static const TCase cases[] = {
                 .n_verdicts = 1,
         },
         {
+                .name = "domains: the region cheapest to empty as a whole",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .blocks = { BOOT_BLOCKS, REGION_A(10, 10, 10, 10), { 36, 1, 'o', MOV, .movable = 100 },
+                            { 37, 1, 'o', MOV }, { 38, 1, 'o', MOV }, { 39, 1, 'o', MOV }, END },
+                .nodes = { { 600 }, { 1000 } },
+                .actions = { { PLAN_MIGRATE, 35, PLAN_REASON_SWEEP, .dest = 0 } },
+                .n_actions = 1,
+                /* once A is gone, node 1 cannot give up B's free pages too */
+                .verdicts = { { 32, VERDICT_OK }, { 35, VERDICT_OK }, { 36, VERDICT_NODE_FLOOR },
+                              { 39, VERDICT_NODE_FLOOR }, { 0, VERDICT_SPANS_ZONES } },
+                .n_verdicts = 5,
+                .offlinable = 4,
+        },
+        {
+                .name = "domains: one unmovable page keeps its whole domain",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV, .unmovable = 1 },
+                            { 34, 1, 'o', MOV }, { 35, 1, 'o', MOV }, { 36, 1, 'o', MOV, .movable = 100 },
+                            { 37, 1, 'o', MOV }, { 38, 1, 'o', MOV }, { 39, 1, 'o', MOV }, END },
+                .nodes = { { 600 }, { 1000 } },
+                .actions = { { PLAN_OFFLINE, 39, PLAN_REASON_SWEEP } },
+                .n_actions = 1,
+                .verdicts = { { 32, VERDICT_UNMOVABLE_PAGES }, { 33, VERDICT_UNMOVABLE_PAGES },
+                              { 36, VERDICT_OK }, { 39, VERDICT_OK } },
+                .n_verdicts = 4,
+                .offlinable = 4,
+        },
+        {
+                .name = "domains: the target is finished before a cheaper domain starts",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .target = 32,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 33, 1, 'o', MOV }, { 34, 1, 'o', MOV }, { 35, 1, 'o', MOV, .movable = 5 },
+                            REGION_B_FREE, END },
+                .nodes = { { 600 }, { 1000 } },
+                .actions = { { PLAN_OFFLINE, 34, PLAN_REASON_DOMAIN } },
+                .n_actions = 1,
+        },
+        {
+                .name = "domains: a target that cannot be finished is dropped and given back",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .target = 32,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 33, 1, 'o', MOV, .unmovable = 1 }, { 34, 1, 'o', MOV }, { 35, 1, 'o', MOV },
+                            REGION_B_FREE, END },
+                .nodes = { { 600 }, { 1000 } },
+                .actions = { { PLAN_ONLINE, 32, PLAN_REASON_PARTIAL, .zone = PLAN_ZONE_MOVABLE } },
+                .n_actions = 1,
+        },
+        {
+                .name = "domains: under pressure a partly offline domain comes back first",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 33, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 36, 1, 'x', MOV, .owned = true, .origin = MOV }, { 37, 1, 'o', MOV }, END },
+                .nodes = { { 600 }, { 400 } },
+                .avail_mib = 200,
+                .pressure = PRESSURE_RESERVE,
+                .actions = { { PLAN_ONLINE, 36, PLAN_REASON_PRESSURE, .zone = PLAN_ZONE_MOVABLE },
+                             { PLAN_ONLINE, 32, PLAN_REASON_PRESSURE, .zone = PLAN_ZONE_MOVABLE } },
+                .n_actions = 2,
+        },
+        {
+                .name = "domains: kernel zones keep node 0; node 1 waits for the memory policies",
+                .config = cfg_kernel,
+                .by_domain = true,
+                .domains = DOMAINS_NODE,
+                .blocks = { BOOT_BLOCKS, { 3, 0, 'o', NRM }, REGION_A(0, 0, 0, 0), END },
+                .nodes = { { 600 }, { 400 } },
+                .check_node = 2,
+                .verdicts = { { 3, VERDICT_KERNEL_MEMORY }, { 32, VERDICT_CHECKING } },
+                .n_verdicts = 2,
+                .offlinable = 0,
+        },
+        {
+                .name = "domains: a memory-only node goes as a whole, below its floor",
+                .by_domain = true,
+                .domains = DOMAINS_NODE,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV, .movable = 10 },
+                            { 34, 1, 'o', MOV }, { 35, 1, 'o', MOV }, END },
+                .nodes = { { 1200 }, { 400, .bindings = 1 } },
+                .actions = { { PLAN_OFFLINE, 35, PLAN_REASON_SWEEP } },
+                .n_actions = 1,
+                .verdicts = { { 32, VERDICT_OK }, { 33, VERDICT_OK }, { 35, VERDICT_OK } },
+                .n_verdicts = 3,
+                .offlinable = 4,
+        },
+        {
+                .name = "domains: a process bound to the node keeps it",
+                .by_domain = true,
+                .domains = DOMAINS_NODE,
+                .blocks = { BOOT_BLOCKS, REGION_A(0, 0, 0, 0), END },
+                .nodes = { { 1200 }, { 400, .bindings = 2 } },
+                .verdicts = { { 32, VERDICT_BOUND } },
+                .n_verdicts = 1,
+        },
+        {
+                .name = "domains: the last block of a node waits for the policies before its offline",
+                .by_domain = true,
+                .domains = DOMAINS_NODE,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV, .movable = 10 }, END },
+                .nodes = { { 1200 }, { 400 } },
+                .evac = { .phase = PLAN_EVAC_MIGRATED, .index = 32, .node = 1, .moved_pages = 10 },
+                .check_node = 2,
+        },
+        {
+                .name = "break-even: a region whose migration would not pay is left",
+                .config = cfg_break_even_60s,
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .blocks = { BOOT_BLOCKS, REGION_A(PPB / 2, PPB / 2, PPB / 2, PPB / 2), REGION_B_FREE, END },
+                .nodes = { { 1200 }, { 1000 } },
+                .actions = { { PLAN_OFFLINE, 39, PLAN_REASON_SWEEP } },
+                .n_actions = 1,
+                /* 15 J/GiB x 0.25 GiB > 0.040 W/GiB x 0.5 GiB x 60 s */
+                .verdicts = { { 32, VERDICT_BREAK_EVEN }, { 36, VERDICT_OK } },
+                .n_verdicts = 2,
+                .offlinable = 4,
+        },
+        {
+                .name = "break-even: the region's own history repays it",
+                .config = cfg_break_even_60s,
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .expected_s = { 0, 3600 },
+                .blocks = { BOOT_BLOCKS, REGION_A(PPB / 2, PPB / 2, PPB / 2, PPB / 2), END },
+                .nodes = { { 1200 }, { 1000, .bindings = 1 } },
+                .actions = { { PLAN_MIGRATE, 35, PLAN_REASON_SWEEP, .dest = 0 } },
+                .n_actions = 1,
+        },
+        {
+                .name = "break-even: a block alone saves nothing, only empty ones go",
+                .config = cfg_break_even,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV, .movable = 1 },
+                            { 34, 1, 'o', MOV }, END },
+                .nodes = { { 1200 }, { 1000 } },
+                .actions = { { PLAN_OFFLINE, 34, PLAN_REASON_SWEEP } },
+                .n_actions = 1,
+                .verdicts = { { 33, VERDICT_BREAK_EVEN }, { 34, VERDICT_OK } },
+                .n_verdicts = 2,
+                .offlinable = 1,
+        },
+        {
                 .name = "NodeMinFreeMiB=0: no floors",
                 .config = cfg_no_floor,
                 .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV }, { 33, 1, 'o', MOV },
@@ -714,6 +887,10 @@ typedef struct World {
         PlanInput in;
         PlannerState st;
         HandshakeEvent events[64];
+        HandshakeUnit units[16];
+        DomainTable dt;
+        DomainStat stats[16];
+        uint64_t expected[16];
         Plan plan;
 } World;
 
@@ -723,6 +900,7 @@ static void world_from_case(World *w, const TCase *t)
 
         memset(w, 0, sizeof(*w));
         config_init(&w->c);
+        w->c.break_even = false; /* the cases weigh energy where they say so */
         if (t->config)
                 t->config(&w->c);
         for (size_t i = 0; i < nb; i++)
@@ -735,6 +913,8 @@ static void world_from_case(World *w, const TCase *t)
                         .prev_free_pages = (t->nodes[i].prev_mib ? t->nodes[i].prev_mib
                                                                  : t->nodes[i].free_mib) *
                                            MIB,
+                        .bindings_usec = t->nodes[i].bindings ? NOW - 1000000 : 0,
+                        .bound = t->nodes[i].bindings == 2,
                 };
         w->in = (PlanInput){
                 .kind = t->kind,
@@ -763,8 +943,29 @@ static void world_from_case(World *w, const TCase *t)
                 .paused = t->paused,
                 .evacuations_this_tick = t->this_tick,
                 .last_online_usec = t->online_ago ? NOW - t->online_ago : 0,
+                .units = w->units,
         };
+        if (t->by_domain) {
+                BlockTable bt = {
+                        .block_size_bytes = (uint64_t)PPB * PS,
+                        .pages_per_block = PPB,
+                        .blocks = w->blocks,
+                        .n = nb,
+                        .cap = nb,
+                };
+
+                CHECK_EQ_INT(domain_group(NULL, &bt, t->domains, 512ULL << 20, &w->dt), 0);
+                CHECK(w->dt.n <= ELEMENTSOF(w->stats));
+                domain_stats_compute(&w->dt, w->blocks, nb, w->stats);
+                for (size_t i = 0; i < ELEMENTSOF(t->expected_s); i++)
+                        w->expected[i] = t->expected_s[i] * 1000000ULL;
+                w->in.domains = &w->dt;
+                w->in.domain_stats = w->stats;
+                w->in.domain_expected_usec = w->expected;
+        }
         CHECK_EQ_INT(planner_state_init(&w->st, nn), 0);
+        if (t->target)
+                w->st.target_block = t->target;
         if (t->pressure_ago)
                 w->st.pressure_usec = NOW - t->pressure_ago;
         if (t->short_node > 0)
@@ -775,6 +976,7 @@ static void world_from_case(World *w, const TCase *t)
 
 static void world_free(World *w)
 {
+        domain_table_free(&w->dt);
         planner_state_free(&w->st);
         config_free(&w->c);
 }
@@ -802,6 +1004,7 @@ static void run_case(const TCase *t)
         CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
         CHECK_EQ_INT(w.plan.pressure, t->pressure);
         CHECK_EQ_INT(w.plan.onlining_waits, t->waits);
+        CHECK_EQ_INT(w.plan.check_bindings_node, t->check_node - 1);
         CHECK_EQ_INT(w.plan.n_actions, t->n_actions);
         for (size_t i = 0; i < t->n_actions && i < w.plan.n_actions; i++) {
                 const PlanAction *a = &w.plan.actions[i];
@@ -821,7 +1024,7 @@ static void run_case(const TCase *t)
                 World w2;
 
                 world_from_case(&w2, t);
-                CHECK_EQ_INT(planner_explain(&w2.in, &w2.st, verdicts, scratch, &sum), 0);
+                CHECK_EQ_INT(planner_explain(&w2.in, &w2.st, verdicts, NULL, scratch, &sum), 0);
                 for (size_t k = 0; k < t->n_verdicts; k++)
                         for (size_t i = 0; i < w2.in.n_blocks; i++)
                                 if (w2.blocks[i].index == t->verdicts[k].index) {

@@ -113,9 +113,39 @@ static void test_roundtrip(void)
         tmpdir_remove(dir);
 }
 
+static void test_energy(void)
+{
+        RunState s = { 0 }, t = { 0 };
+        _cleanup_free_ char *text = NULL;
+        unsigned line = 0;
+
+        s.has_energy = true;
+        s.saved_joules = 812.5;
+        s.spent_joules = 30.25;
+        s.offline_byte_seconds = 5.5e12;
+        CHECK_EQ_INT(runstate_add(&s, 35, ZONE_MOVABLE_BIT), 0);
+        CHECK_EQ_INT(runstate_format(&s, &text), 0);
+        CHECK(strstr(text, "energy 812.5 30.25 5.5e+12\n") != NULL);
+        CHECK_EQ_INT(runstate_parse(text, &t, &line), 0);
+        CHECK(t.has_energy);
+        CHECK(t.saved_joules == 812.5 && t.spent_joules == 30.25 && t.offline_byte_seconds == 5.5e12);
+        runstate_free(&t);
+
+        /* a broken energy line loses the figures, never the blocks */
+        CHECK_EQ_INT(runstate_parse("offline 35 Movable\nenergy 1 x 3\n", &t, &line), 0);
+        CHECK(!t.has_energy);
+        CHECK_EQ_INT(t.n_blocks, 1);
+        runstate_free(&t);
+        CHECK_EQ_INT(runstate_parse("energy -1 2 3\nenergy nan 2 3\nenergy 1 2\n", &t, &line), 0);
+        CHECK(!t.has_energy);
+        runstate_free(&t);
+        runstate_free(&s);
+}
+
 int main(void)
 {
         test_parse();
         test_roundtrip();
+        test_energy();
         return test_summary("test-runstate");
 }

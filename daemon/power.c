@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Power domains as the daemon follows them: grouping the block table,
+ * the memory policies a whole node's offline waits for, and the energy
+ * accounts. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bindings.h"
+#include "energy.h"
+#include "format.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+/* The energy figures go to the state file this often (and at exit). */
+#define ENERGY_SAVE_USEC (60 * USEC_PER_SEC)
+
+/* How long a domain stayed offline, weighed with what it did before: the
+ * mean of the last residency and the expectation before it. */
+static uint64_t residency_update(uint64_t expected, uint64_t residency)
+{
+        return expected ? expected / 2 + residency / 2 : residency;
+}
+
+void power_table_changed(Manager *m)
+{
+        m->power.regroup = 2;
+}
+
+static void power_arrays_free(Power *p)
+{
+        free(p->stats);
+        free(p->tracks);
+        free(p->expected_usec);
+        free(p->verdicts);
+        p->stats = NULL;
+        p->tracks = NULL;
+        p->expected_usec = NULL;
+        p->verdicts = NULL;
+}
+
+void power_free(Manager *m)
+{
+        domain_table_free(&m->power.domains);
+        power_arrays_free(&m->power);
+        free(m->power.units);
+        m->power.units = NULL;
+        m->power.units_cap = 0;
+}
+
+static int track_compare(const void *a, const void *b)
+{
+        return strcmp(((const DomainTrack *)a)->name, ((const DomainTrack *)b)->name);
+}
+
+static void log_grouping(const Manager *m, const DomainTable *dt, size_t before)
+{
+        size_t kinds[_DOMAIN_KIND_MAX] = { 0 };
+        char buf[160] = "";
+        size_t used = 0;
+
+        if (dt->n == before)
+                return;
+        for (size_t i = 0; i < dt->n; i++)
+                kinds[dt->domains[i].kind]++;
+        for (int k = _DOMAIN_KIND_MAX - 1; k >= 0; k--) {
+                int n;
+
+                if (kinds[k] == 0)
+                        continue;
+                n = snprintf(buf + used, sizeof(buf) - used, "%s%zu %s", used ? ", " : "", kinds[k],
+                             domain_kind_to_string((DomainKind)k));
+                if (n < 0 || (size_t)n >= sizeof(buf) - used)
+                        break;
+                used += (size_t)n;
+        }
+        log_info("Power domains (Domains=%s): %zu%s%s%s", domain_mode_to_string(m->config.domains), dt->n,
+                 used ? " (" : "", buf, used ? ")" : "");
+        for (size_t i = 0; i < dt->n; i++)
+                log_debug("Power domain %s: %s, node %d, %zu blocks from memory%" PRIu32,
+                          dt->domains[i].name, domain_kind_to_string(dt->domains[i].kind),
+                          dt->domains[i].node, dt->domains[i].n_blocks,
+                          dt->members[dt->domains[i].first]);
+}
+
+static int power_regroup(Manager *m)
+{
+        _cleanup_(domain_sources_free) DomainSources src = { 0 };
+        DomainTable fresh = { 0 };
+        Power *p = &m->power;
+        _cleanup_free_ DomainTrack *old = NULL;
+        size_t n, n_old = p->domains.n;
+        int r;
+
+        r = domain_sources_read(m->roots.sysfs_fd, m->roots.procfs_fd, &m->table, &src);
+        if (r < 0)
+                return r;
+        r = domain_group(&src, &m->table, m->config.domains, m->config.region_mib << 20, &fresh);
+        if (r < 0)
+                return r;
+        n = fresh.n ? fresh.n : 1;
+
+        /* the history goes with the name */
+        old = TAKE_PTR(p->tracks);
+        power_arrays_free(p);
+        p->stats = calloc(n, sizeof(*p->stats));
+        p->tracks = calloc(n, sizeof(*p->tracks));
+        p->expected_usec = calloc(n, sizeof(*p->expected_usec));
+        p->verdicts = calloc(n, sizeof(*p->verdicts));
+        if (!p->stats || !p->tracks || !p->expected_usec || !p->verdicts) {
+                power_arrays_free(p);
+                domain_table_free(&fresh);
+                domain_table_free(&p->domains); /* no table: no domain is a target */
+                return -ENOMEM;
+        }
+        if (old)
+                qsort(old, n_old, sizeof(*old), track_compare);
+        for (size_t i = 0; i < fresh.n; i++) {
+                DomainTrack *t = &p->tracks[i], *o;
+
+                snprintf(t->name, sizeof(t->name), "%s", fresh.domains[i].name);
+                o = old ? bsearch(t, old, n_old, sizeof(*old), track_compare) : NULL;
+                if (o)
+                        *t = *o;
+                p->expected_usec[i] = t->expected_usec;
+        }
+        log_grouping(m, &fresh, n_old);
+        domain_table_free(&p->domains);
+        p->domains = fresh;
+        return 0;
+}
+
+void power_refresh(Manager *m)
+{
+        Power *p = &m->power;
+        int r;
+
+        if (p->domains.mode != m->config.domains ||
+            p->domains.region_bytes != m->config.region_mib << 20)
+                p->regroup = p->regroup ? p->regroup : 1;
+        if (p->regroup > 0) {
+                r = power_regroup(m);
+                if (r < 0) {
+                        if (!p->regroup_failed)
+                                log_warning_errno(r, "Failed to group the memory blocks into power "
+                                                     "domains, keeping %zu: %m",
+                                                  p->domains.n);
+                        p->regroup_failed = true;
+                } else {
+                        p->regroup_failed = false;
+                        p->regroup--;
+                }
+        }
+        if (p->units_cap < m->table.n) {
+                HandshakeUnit *u = realloc(p->units, m->table.n * sizeof(*u));
+
+                if (!u) {
+                        /* no scratch: the handshake does not look */
+                        free(p->units);
+                        p->units = NULL;
+                        p->units_cap = 0;
+                        (void)log_oom();
+                        return;
+                }
+                p->units = u;
+                p->units_cap = m->table.n;
+        }
+}
+
+void power_snapshot(const Manager *m, PlanInput *in)
+{
+        const Power *p = &m->power;
+
+        if (!p->stats)
+                return; /* never grouped: no domains, Domains=block as before */
+        domain_stats_compute(&p->domains, m->table.blocks, m->table.n, p->stats);
+        in->domains = &p->domains;
+        in->domain_stats = p->stats;
+        in->domain_expected_usec = p->expected_usec;
+        in->units = p->units_cap >= m->table.n ? p->units : NULL;
+}
+
+static int power_read_bindings(Manager *m, int node)
+{
+        NodeState *n = &m->nodes[node];
+        BindingsResult res;
+        int r;
+
+        r = bindings_read(m->roots.procfs_fd, (uint32_t)node, &m->has_memory, &res);
+        if (r < 0) {
+                n->bindings_usec = 0;
+                return log_warning_errno(r, "Failed to read the memory policies of the processes; "
+                                            "node %d stays online: %m",
+                                         node);
+        }
+        if (res.bound && (!n->bound || !n->bindings_usec))
+                log_notice("Node %d stays online: process %d depends on it alone (%s)", node,
+                           (int)res.pid, res.what);
+        else if (!res.bound && (n->bound || !n->bindings_usec))
+                log_info("Node %d may go offline whole: none of %u processes depends on it alone",
+                         node, res.processes);
+        n->bindings_usec = now_usec();
+        n->bound = res.bound;
+        return 0;
+}
+
+bool power_check_bindings(Manager *m, const Plan *plan)
+{
+        int node = plan->check_bindings_node;
+        uint64_t now = now_usec();
+
+        if (node < 0 || (size_t)node >= m->n_nodes)
+                return false;
+        /* once a second at most, also when a reading failed */
+        if (m->power.bindings_try_usec && now - m->power.bindings_try_usec < USEC_PER_SEC)
+                return false;
+        m->power.bindings_try_usec = now;
+        return power_read_bindings(m, node) >= 0;
+}
+
+void power_read_all_bindings(Manager *m)
+{
+        for (size_t i = 0; i < m->n_nodes; i++)
+                if (indexset_contains(&m->has_memory, (uint32_t)i))
+                        (void)power_read_bindings(m, (int)i);
+}
+
+/* Wholly offline by mempowerd: every block there, offline, its own. */
+static bool domain_saving(const DomainStat *s)
+{
+        return s->online == 0 && s->missing == 0 && s->offline > 0 && s->owned == s->offline;
+}
+
+void power_account(Manager *m)
+{
+        Power *p = &m->power;
+        uint64_t now = now_usec();
+        double dt = p->account_usec && now > p->account_usec ? (double)(now - p->account_usec) / USEC_PER_SEC
+                                                             : 0;
+        bool dry = manager_dry_run(m);
+        double watts = 0;
+        size_t n_off = 0;
+        char a[32];
+
+        p->start.saved_joules += p->watts_now * dt;
+        if (!dry)
+                p->start.offline_byte_seconds += (double)m->bytes_offlined_by_daemon * dt;
+        p->start.spent_joules += energy_migration_joules(
+                &m->config, (m->counters.pages_migrated - p->migrated_pages) * m->page_size);
+        p->migrated_pages = m->counters.pages_migrated;
+
+        if (p->stats) {
+                domain_stats_compute(&p->domains, m->table.blocks, m->table.n, p->stats);
+                for (size_t i = 0; i < p->domains.n; i++) {
+                        const Domain *d = &p->domains.domains[i];
+                        DomainTrack *t = &p->tracks[i];
+                        bool saving = !dry && domain_saving(&p->stats[i]);
+                        double w = energy_saving_watts(&m->config, d->kind,
+                                                       d->n_blocks * m->table.block_size_bytes);
+
+                        if (saving) {
+                                watts += w;
+                                n_off++;
+                        }
+                        if (saving && !t->offline_since_usec) {
+                                t->offline_since_usec = now;
+                                log_info("Power domain %s (%s, %s) is offline whole: saves an "
+                                         "estimated %.3f W",
+                                         d->name, domain_kind_to_string(d->kind),
+                                         format_bytes(d->n_blocks * m->table.block_size_bytes, a,
+                                                      sizeof(a)),
+                                         w);
+                        } else if (!saving && t->offline_since_usec) {
+                                uint64_t stay = now - t->offline_since_usec;
+
+                                /* the daemon's own exit says nothing of the demand */
+                                if (!m->exiting) {
+                                        t->expected_usec = residency_update(t->expected_usec, stay);
+                                        p->expected_usec[i] = t->expected_usec;
+                                }
+                                t->offline_since_usec = 0;
+                                log_info("Power domain %s is back in use after %" PRIu64 " s offline",
+                                         d->name, stay / (uint64_t)USEC_PER_SEC);
+                        }
+                }
+        }
+        p->watts_now = watts;
+        p->domains_offline = n_off;
+        if (!p->account_usec || now / ENERGY_SAVE_USEC != p->account_usec / ENERGY_SAVE_USEC)
+                m->state_dirty = true;
+        p->account_usec = now;
+}
