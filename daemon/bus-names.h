@@ -21,6 +21,17 @@
 #define MEMPOWERD_BLOCK_SIGNATURE "(uissbtttttbs)"
 #define MEMPOWERD_BLOCKS_SIGNATURE "a" MEMPOWERD_BLOCK_SIGNATURE
 
+/* ListDomains() returns one struct per power domain, lowest block first:
+ * name (s: "node1", "PNP0C80:00", "region@0x100000000", "memory32"), kind
+ * (s: node, device, region, block), source (s: "acpi", "dax", "cxl", a
+ * driver, or the kind), node (i, -1: several), first block (u), blocks (u),
+ * online (u), offline (u), used and movable bytes in its online blocks (t),
+ * eligible (b: it would be emptied from here), action (s: "offline",
+ * "evacuate", "offlined", or why not), watts (d: its estimated saving when
+ * offline whole), saving (b: offline whole by mempowerd now). */
+#define MEMPOWERD_DOMAIN_SIGNATURE "(sssiuuuuttbsdb)"
+#define MEMPOWERD_DOMAINS_SIGNATURE "a" MEMPOWERD_DOMAIN_SIGNATURE
+
 /* State property values: Pause() wins over DryRun. */
 #define MEMPOWERD_STATE_RUNNING "running"
 #define MEMPOWERD_STATE_PAUSED  "paused"

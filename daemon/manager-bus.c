@@ -38,6 +38,13 @@ typedef struct BusSnapshot {
         uint64_t reserve_bytes;
         uint64_t tick_usec;
         int dry_run;
+        uint32_t domains_total;
+        uint32_t domains_offline;
+        double watts_saved;
+        double net_joules, net_joules_boot;
+        double spent_joules, spent_joules_boot;
+        double offline_byte_seconds, offline_byte_seconds_boot;
+        double dram_watts;
 } BusSnapshot;
 
 typedef struct ManagerBusState {
@@ -51,6 +58,7 @@ typedef enum PropKind {
         PROP_U32,
         PROP_U64,
         PROP_BOOL,
+        PROP_DOUBLE,
         PROP_STR_PTR,
         PROP_STR_ARRAY,
 } PropKind;
@@ -78,6 +86,16 @@ static const BusProperty bus_properties[] = {
         { "ReserveBytes", PROP_U64, offsetof(BusSnapshot, reserve_bytes) },
         { "TickUSec", PROP_U64, offsetof(BusSnapshot, tick_usec) },
         { "DryRun", PROP_BOOL, offsetof(BusSnapshot, dry_run) },
+        { "DomainsTotal", PROP_U32, offsetof(BusSnapshot, domains_total) },
+        { "DomainsOffline", PROP_U32, offsetof(BusSnapshot, domains_offline) },
+        { "WattsSavedEstimate", PROP_DOUBLE, offsetof(BusSnapshot, watts_saved) },
+        { "NetEnergyJoules", PROP_DOUBLE, offsetof(BusSnapshot, net_joules) },
+        { "NetEnergySinceBootJoules", PROP_DOUBLE, offsetof(BusSnapshot, net_joules_boot) },
+        { "MigrationEnergyJoules", PROP_DOUBLE, offsetof(BusSnapshot, spent_joules) },
+        { "MigrationEnergySinceBootJoules", PROP_DOUBLE, offsetof(BusSnapshot, spent_joules_boot) },
+        { "OfflineByteSeconds", PROP_DOUBLE, offsetof(BusSnapshot, offline_byte_seconds) },
+        { "OfflineByteSecondsSinceBoot", PROP_DOUBLE, offsetof(BusSnapshot, offline_byte_seconds_boot) },
+        { "DramWattsMeasured", PROP_DOUBLE, offsetof(BusSnapshot, dram_watts) },
 };
 
 static const char *manager_state_string(const Manager *m)
@@ -115,6 +133,21 @@ static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
                              m->page_size;
         ret->tick_usec = m->config.tick_usec;
         ret->dry_run = manager_dry_run(m);
+        {
+                PowerFigures pf;
+
+                power_figures(m, &pf);
+                ret->domains_total = (uint32_t)pf.domains_total;
+                ret->domains_offline = (uint32_t)pf.domains_offline;
+                ret->watts_saved = pf.watts_saved;
+                ret->net_joules = pf.net_joules;
+                ret->net_joules_boot = pf.net_joules_boot;
+                ret->spent_joules = pf.spent_joules;
+                ret->spent_joules_boot = pf.spent_joules_boot;
+                ret->offline_byte_seconds = pf.offline_byte_seconds;
+                ret->offline_byte_seconds_boot = pf.offline_byte_seconds_boot;
+                ret->dram_watts = pf.dram_watts;
+        }
 }
 
 static const BusProperty *bus_property_find(const char *name)
@@ -136,6 +169,8 @@ static int bus_property_append(sd_bus_message *reply, const BusProperty *p, cons
                 return sd_bus_message_append_basic(reply, 't', field);
         case PROP_BOOL:
                 return sd_bus_message_append_basic(reply, 'b', field);
+        case PROP_DOUBLE:
+                return sd_bus_message_append_basic(reply, 'd', field);
         case PROP_STR_PTR:
                 return sd_bus_message_append_basic(reply, 's', *(const char *const *)field);
         case PROP_STR_ARRAY:
@@ -155,6 +190,8 @@ static bool bus_property_equal(const BusProperty *p, const BusSnapshot *a, const
                 return memcmp(fa, fb, sizeof(uint64_t)) == 0;
         case PROP_BOOL:
                 return memcmp(fa, fb, sizeof(int)) == 0;
+        case PROP_DOUBLE:
+                return memcmp(fa, fb, sizeof(double)) == 0;
         case PROP_STR_PTR:
                 return strcmp(*(const char *const *)fa, *(const char *const *)fb) == 0;
         case PROP_STR_ARRAY:
@@ -197,17 +234,13 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ PlanVerdict *verdicts = NULL;
-        _cleanup_free_ uint64_t *scratch = NULL;
         const Manager *m = userdata;
-        PlanInput in;
         int r;
 
         verdicts = calloc(m->table.n ? m->table.n : 1, sizeof(*verdicts));
-        scratch = calloc(m->table.n ? m->table.n : 1, sizeof(*scratch));
-        if (!verdicts || !scratch)
+        if (!verdicts)
                 return -ENOMEM;
-        manager_snapshot(m, PLAN_STEP, &in);
-        r = planner_explain(&in, &m->planner, verdicts, NULL, scratch, NULL);
+        r = power_explain(m, verdicts, NULL, NULL);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -233,6 +266,47 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                                           m->table.pages_per_block, u.free,
                                           u.movable, u.unmovable, u.hugetlb, (int)offlinable,
                                           intent);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_domains(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ PlanVerdict *verdicts = NULL, *domains = NULL;
+        const Manager *m = userdata;
+        const DomainTable *dt = &m->power.domains;
+        int r;
+
+        verdicts = calloc(m->table.n ? m->table.n : 1, sizeof(*verdicts));
+        domains = calloc(dt->n ? dt->n : 1, sizeof(*domains));
+        if (!verdicts || !domains)
+                return -ENOMEM;
+        r = power_explain(m, verdicts, domains, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', MEMPOWERD_DOMAIN_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < dt->n; i++) {
+                DomainRow row;
+
+                power_domain_row(m, i, domains[i], &row);
+                r = sd_bus_message_append(reply, MEMPOWERD_DOMAIN_SIGNATURE, row.d->name,
+                                          domain_kind_to_string(row.d->kind), row.d->source,
+                                          (int32_t)row.d->node, dt->members[row.d->first],
+                                          (uint32_t)row.d->n_blocks, (uint32_t)row.s.online,
+                                          (uint32_t)row.s.offline, row.used_bytes,
+                                          row.movable_bytes, (int)row.eligible, row.word, row.watts,
+                                          (int)row.saving);
                 if (r < 0)
                         return r;
         }
@@ -344,12 +418,25 @@ static const sd_bus_vtable manager_vtable[] = {
         PROP_CHANGING("ReserveBytes", "t"),
         PROP_CHANGING("TickUSec", "t"),
         PROP_CHANGING("DryRun", "b"),
+        PROP_CHANGING("DomainsTotal", "u"),
+        PROP_CHANGING("DomainsOffline", "u"),
+        PROP_CHANGING("WattsSavedEstimate", "d"),
+        PROP_CHANGING("NetEnergyJoules", "d"),
+        PROP_CHANGING("NetEnergySinceBootJoules", "d"),
+        PROP_CHANGING("MigrationEnergyJoules", "d"),
+        PROP_CHANGING("MigrationEnergySinceBootJoules", "d"),
+        PROP_CHANGING("OfflineByteSeconds", "d"),
+        PROP_CHANGING("OfflineByteSecondsSinceBoot", "d"),
+        PROP_CHANGING("DramWattsMeasured", "d"),
 
         /* sd-bus itself refuses methods not marked UNPRIVILEGED to callers
          * without CAP_SYS_ADMIN: a second lock behind the bus policy on the
-         * control methods. ListBlocks() is for everyone. */
+         * control methods. ListBlocks() and ListDomains() are for everyone. */
         SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , MEMPOWERD_BLOCKS_SIGNATURE, SD_BUS_PARAM(blocks),
                                  method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListDomains", "", , MEMPOWERD_DOMAINS_SIGNATURE,
+                                 SD_BUS_PARAM(domains), method_list_domains,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", "", "", method_pause, 0),
         SD_BUS_METHOD("Resume", "", "", method_resume, 0),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),

@@ -1182,6 +1182,7 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *
         if (r < 0)
                 return log_oom();
         power_table_changed(m);
+        power_open(m);
 
         setup = (ActuatorSetup){
                 .memdir_fd = m->memdir_fd,

@@ -26,6 +26,7 @@
 #include "migrate.h"
 #include "nodeinfo.h"
 #include "planner.h"
+#include "rapl.h"
 #include "roots.h"
 #include "runstate.h"
 #include "scansched.h"
@@ -110,6 +111,7 @@ typedef struct Power {
         uint64_t migrated_pages; /* pages_migrated accounted */
         double watts_now;        /* estimated saving now */
         size_t domains_offline;  /* wholly offline by mempowerd */
+        Rapl rapl;               /* DRAM energy measured, where the machine can */
 } Power;
 
 /* The scanner's state (scanner.c). */
@@ -279,6 +281,8 @@ void scanner_force_all(Manager *m);
  * next tick: an ACPI device's firmware_node appears after the block's add
  * event). */
 void power_table_changed(Manager *m);
+/* Find what measures DRAM energy (RAPL); none is no error. */
+void power_open(Manager *m);
 /* Before a plan or a report: regroup if due, size the scratch. Fails
  * closed: a failed regroup keeps the old table, a missing scratch means no
  * handshake look. */
@@ -294,6 +298,55 @@ void power_read_all_bindings(Manager *m);
 /* Account energy up to now; domains going wholly offline or coming back. */
 void power_account(Manager *m);
 void power_free(Manager *m);
+
+/* What the bus, the report and the metrics show of the energy. */
+typedef struct PowerFigures {
+        size_t domains_total, domains_offline;
+        double watts_saved;                        /* estimated, now */
+        double net_joules, net_joules_boot;        /* saved - spent: since start, this boot */
+        double spent_joules, spent_joules_boot;    /* migrations */
+        double offline_byte_seconds, offline_byte_seconds_boot;
+        double dram_watts;                         /* measured; < 0 not measured */
+        double dram_joules;                        /* measured since start */
+} PowerFigures;
+/* Arithmetic on the fields only (the metrics link without power.c). */
+static inline void power_figures(const Manager *m, PowerFigures *ret)
+{
+        const Power *p = &m->power;
+
+        *ret = (PowerFigures){
+                .domains_total = p->domains.n,
+                .domains_offline = p->domains_offline,
+                .watts_saved = p->watts_now,
+                .net_joules = p->start.saved_joules - p->start.spent_joules,
+                .net_joules_boot = p->before.saved_joules + p->start.saved_joules -
+                                   p->before.spent_joules - p->start.spent_joules,
+                .spent_joules = p->start.spent_joules,
+                .spent_joules_boot = p->before.spent_joules + p->start.spent_joules,
+                .offline_byte_seconds = p->start.offline_byte_seconds,
+                .offline_byte_seconds_boot =
+                        p->before.offline_byte_seconds + p->start.offline_byte_seconds,
+                .dram_watts = p->rapl.n > 0 ? p->rapl.watts : -1,
+                .dram_joules = p->rapl.joules,
+        };
+}
+/* planner_explain of the manager's snapshot: blocks (table.n entries) and
+ * domains (power.domains.n, may be NULL). -ENOMEM. */
+int power_explain(const Manager *m, PlanVerdict *blocks, PlanVerdict *domains, PlanSummary *summary);
+
+/* One domain as the report and ListDomains() show it. */
+typedef struct DomainRow {
+        const Domain *d;
+        DomainStat s;
+        const char *word;       /* "offline", "evacuate", "offlined" or why not (a verdict) */
+        bool eligible;          /* would be emptied from here */
+        uint64_t used_bytes;    /* in its online blocks */
+        uint64_t movable_bytes;
+        double watts;           /* its estimated saving when offline whole */
+        bool saving;            /* offline whole by mempowerd: saving now */
+} DomainRow;
+/* Domain i of power.domains, with its verdict (power_explain). */
+void power_domain_row(const Manager *m, size_t i, PlanVerdict verdict, DomainRow *ret);
 
 /* ---- watch.c ---- */
 /* The tick's readings: meminfo, PSI, every node, overcommit, kernel-zone

@@ -35,6 +35,8 @@ static void help(void)
                "Commands:\n"
                "  status       Show the daemon's state and totals (the default)\n"
                "  blocks       List memory blocks with their usage and the daemon's intent\n"
+               "  domains      List power domains: what each holds, would save, and the\n"
+               "               daemon's intent\n"
                "  pause        Stop evacuating and offlining (pressure still onlines)\n"
                "  resume       Undo pause\n"
                "  rescan       Count every memory block again now\n"
@@ -47,9 +49,9 @@ static void help(void)
                "Options:\n"
                "  -h --help       Show this help and exit\n"
                "     --version    Show the version and exit\n"
-               "     --json       Print status and blocks as JSON\n"
+               "     --json       Print status, blocks and domains as JSON\n"
                "  -a --all        blocks: one row per block, no ranges\n"
-               "     --no-legend  blocks: no header and no footer\n"
+               "     --no-legend  blocks, domains: no header and no footer\n"
                "\n"
                "pause, resume, rescan, online-all and reload need root. The bus is the\n"
                "system bus, or $DBUS_SYSTEM_BUS_ADDRESS when set.\n"
@@ -78,24 +80,6 @@ static int bus_error_report(const sd_bus_error *e, int r, const char *what)
 
 /* ---- JSON and sizes ---- */
 
-static void json_string(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p == '\n')
-                        fputs("\\n", f);
-                else if (*p == '\t')
-                        fputs("\\t", f);
-                else if (*p < 0x20)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        }
-        fputc('"', f);
-}
-
 /* ---- status ---- */
 
 typedef enum PropType {
@@ -103,6 +87,7 @@ typedef enum PropType {
         PT_U32,
         PT_U64,
         PT_BOOL,
+        PT_DOUBLE,
 } PropType;
 
 typedef struct Prop {
@@ -110,6 +95,7 @@ typedef struct Prop {
         PropType type;
         char *s;
         uint64_t u;
+        double d;
 } Prop;
 
 typedef struct Props {
@@ -139,6 +125,13 @@ static uint64_t props_u(const Props *p, const char *name)
         const Prop *x = props_get(p, name);
 
         return x ? x->u : 0;
+}
+
+static double props_d(const Props *p, const char *name)
+{
+        const Prop *x = props_get(p, name);
+
+        return x ? x->d : 0;
 }
 
 static const char *props_s(const Props *p, const char *name)
@@ -193,6 +186,9 @@ static int props_read(sd_bus_message *reply, Props *ret)
                         x.type = PT_BOOL;
                         r = sd_bus_message_read(reply, "b", &b);
                         x.u = !!b;
+                } else if (strcmp(contents, "d") == 0) {
+                        x.type = PT_DOUBLE;
+                        r = sd_bus_message_read(reply, "d", &x.d);
                 } else {
                         /* a property this client does not know: skip it */
                         r = sd_bus_message_skip(reply, contents);
@@ -258,12 +254,16 @@ static void status_json(const Props *p)
                 const Prop *x = &p->v[i];
 
                 printf("%s", i ? ", " : "");
-                json_string(stdout, x->name);
+                format_json_string(stdout, x->name);
                 printf(": ");
                 if (x->type == PT_STR)
-                        json_string(stdout, x->s ? x->s : "");
+                        format_json_string(stdout, x->s ? x->s : "");
                 else if (x->type == PT_BOOL)
                         printf("%s", x->u ? "true" : "false");
+                else if (x->type == PT_DOUBLE && strcmp(x->name, "DramWattsMeasured") == 0 && x->d < 0)
+                        printf("null"); /* not measured */
+                else if (x->type == PT_DOUBLE)
+                        printf("%.6f", x->d);
                 else
                         printf("%" PRIu64, x->u);
         }
@@ -291,6 +291,21 @@ static void status_text(const Props *p)
                props_u(p, "EvacuationsStarted"), props_u(p, "EvacuationsSucceeded"),
                props_u(p, "EvacuationsFailed"), props_u(p, "EvacuationsAborted"));
         printf("   Reserve: %s free\n", format_bytes(props_u(p, "ReserveBytes"), a, sizeof(a)));
+        printf("   Domains: %" PRIu64 " of %" PRIu64 " offline whole (partly offline ones save "
+               "nothing)\n",
+               props_u(p, "DomainsOffline"), props_u(p, "DomainsTotal"));
+        printf("    Saving: %.3f W now (estimated); net %.1f J since start, %.1f J this boot "
+               "(migrations cost %.1f J, %.1f J)\n",
+               props_d(p, "WattsSavedEstimate"), props_d(p, "NetEnergyJoules"),
+               props_d(p, "NetEnergySinceBootJoules"), props_d(p, "MigrationEnergyJoules"),
+               props_d(p, "MigrationEnergySinceBootJoules"));
+        printf("  Off time: %.3f GiB-hours since start, %.3f this boot\n",
+               props_d(p, "OfflineByteSeconds") / (3600.0 * 1024 * 1024 * 1024),
+               props_d(p, "OfflineByteSecondsSinceBoot") / (3600.0 * 1024 * 1024 * 1024));
+        if (props_d(p, "DramWattsMeasured") >= 0)
+                printf("      DRAM: %.2f W measured (RAPL)\n", props_d(p, "DramWattsMeasured"));
+        else
+                printf("      DRAM: not measured (no RAPL DRAM counter)\n");
         printf("      Tick: %.1fs\n", (double)props_u(p, "TickUSec") / 1e6);
         printf("Last error: %s\n", *err ? err : "-");
         printf("   Version: %s\n", props_s(p, "Version"));
@@ -398,9 +413,9 @@ static void blocks_json(const Block *v, size_t n, uint64_t block_size)
                 printf("%s\n  {\"index\": %" PRIu32 ", \"start\": %" PRIu64 ", \"node\": %" PRId32
                        ", \"state\": ",
                        i ? "," : "", b->index, (uint64_t)b->index * block_size, b->node);
-                json_string(stdout, b->state);
+                format_json_string(stdout, b->state);
                 printf(", \"zones\": ");
-                json_string(stdout, b->zones);
+                format_json_string(stdout, b->zones);
                 printf(", \"pages\": %" PRIu64 ", ", b->pages);
                 if (b->counted)
                         printf("\"free\": %" PRIu64 ", \"movable\": %" PRIu64
@@ -410,7 +425,7 @@ static void blocks_json(const Block *v, size_t n, uint64_t block_size)
                         printf("\"free\": null, \"movable\": null, \"unmovable\": null, "
                                "\"hugetlb\": null, ");
                 printf("\"offlinable\": %s, \"action\": ", b->offlinable ? "true" : "false");
-                json_string(stdout, b->intent);
+                format_json_string(stdout, b->intent);
                 printf("}");
         }
         printf("\n]}\n");
@@ -515,6 +530,92 @@ static int verb_blocks(sd_bus *bus)
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* ---- domains ---- */
+
+static int verb_domains(sd_bus *bus)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        size_t n = 0, offline = 0, eligible = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE,
+                               "ListDomains", &error, &reply, "");
+        if (r < 0) {
+                r = bus_error_report(&error, r, "list the power domains");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_DOMAIN_SIGNATURE);
+        if (r < 0)
+                goto fail;
+        if (arg_json)
+                printf("{\"domains\": [");
+        else if (arg_legend)
+                printf("%-20s %-7s %-6s %4s %-11s %6s %7s %8s %8s %7s  %s\n", "DOMAIN", "KIND",
+                       "SOURCE", "NODE", "BLOCKS", "ONLINE", "OFFLINE", "USED", "MOVABLE", "WATTS",
+                       "ACTION");
+        for (;;) {
+                const char *name, *kind, *source, *action;
+                int32_t node;
+                uint32_t first, blocks, on, off;
+                uint64_t used, movable;
+                int ok, saving;
+                double watts;
+                char range[32], a[32], b[32];
+
+                r = sd_bus_message_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, &name, &kind, &source,
+                                        &node, &first, &blocks, &on, &off, &used, &movable, &ok,
+                                        &action, &watts, &saving);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                offline += saving ? 1 : 0;
+                eligible += ok ? 1 : 0;
+                if (arg_json) {
+                        printf("%s\n  {\"name\": ", n ? "," : "");
+                        format_json_string(stdout, name);
+                        printf(", \"kind\": ");
+                        format_json_string(stdout, kind);
+                        printf(", \"source\": ");
+                        format_json_string(stdout, source);
+                        printf(", \"node\": %" PRId32 ", \"first_block\": %" PRIu32
+                               ", \"blocks\": %" PRIu32 ", \"online\": %" PRIu32
+                               ", \"offline\": %" PRIu32 ", \"used_bytes\": %" PRIu64
+                               ", \"movable_bytes\": %" PRIu64 ", \"eligible\": %s, \"action\": ",
+                               node, first, blocks, on, off, used, movable, ok ? "true" : "false");
+                        format_json_string(stdout, action);
+                        printf(", \"watts\": %.6f, \"saving\": %s}", watts, saving ? "true" : "false");
+                } else {
+                        if (blocks > 1)
+                                snprintf(range, sizeof(range), "%" PRIu32 "+%" PRIu32, first, blocks);
+                        else
+                                snprintf(range, sizeof(range), "%" PRIu32, first);
+                        printf("%-20s %-7s %-6s %4" PRId32 " %-11s %6" PRIu32 " %7" PRIu32
+                               " %8s %8s %7.3f  %s\n",
+                               name, kind, source, node, range, on, off,
+                               format_bytes(used, a, sizeof(a)), format_bytes(movable, b, sizeof(b)),
+                               watts, saving ? "saving" : action);
+                }
+                n++;
+        }
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto fail;
+        if (arg_json)
+                printf("\n]}\n");
+        else if (arg_legend)
+                printf("\n%zu domains, %zu offline whole (saving), %zu to empty from here.\n"
+                       "WATTS: the estimated saving of the domain offline whole; BLOCKS: the "
+                       "first block + how many.\n",
+                       n, offline, eligible);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+fail:
+        fprintf(stderr, "Failed to parse the domain list: %s\n", strerror(-r));
+        return EXIT_FAILURE;
+}
+
 /* ---- control ---- */
 
 static int call_simple(sd_bus *bus, const char *method, const char *what,
@@ -581,7 +682,8 @@ static const struct {
         const char *name;
         int (*run)(sd_bus *bus);
 } verbs[] = {
-        { "status", verb_status },       { "blocks", verb_blocks }, { "pause", verb_pause },
+        { "status", verb_status },       { "blocks", verb_blocks }, { "domains", verb_domains },
+        { "pause", verb_pause },
         { "resume", verb_resume },       { "rescan", verb_rescan }, { "online-all", verb_online_all },
         { "reload", verb_reload },
 };

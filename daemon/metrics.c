@@ -48,6 +48,7 @@ void metrics_sample_take(const Manager *m, MetricsSample *ret)
         /* manager_dry_run(), spelled out: this file links without manager.c
          * (tests/unit/test-metrics). */
         s.dry_run = m->force_dry_run || m->config.dry_run;
+        power_figures(m, &s.power);
         *ret = s;
 }
 
@@ -116,6 +117,33 @@ int metrics_format(const MetricsSample *s, FILE *f)
 
         family(f, "mempowerd_dry_run", "gauge", "1 when the daemon changes nothing (DryRun).");
         fprintf(f, "mempowerd_dry_run %d\n", s->dry_run ? 1 : 0);
+
+        family(f, "mempowerd_domains", "gauge", "Power domains, and those offline whole.");
+        fprintf(f, "mempowerd_domains{state=\"total\"} %zu\n", s->power.domains_total);
+        fprintf(f, "mempowerd_domains{state=\"offline\"} %zu\n", s->power.domains_offline);
+
+        family(f, "mempowerd_saving_watts", "gauge",
+               "Estimated power saved now by domains offline whole (the energy model).");
+        fprintf(f, "mempowerd_saving_watts %.6f\n", s->power.watts_saved);
+
+        family(f, "mempowerd_net_energy_joules", "gauge",
+               "Estimated energy saved minus spent migrating, since start and this boot.");
+        fprintf(f, "mempowerd_net_energy_joules{since=\"start\"} %.6f\n", s->power.net_joules);
+        fprintf(f, "mempowerd_net_energy_joules{since=\"boot\"} %.6f\n", s->power.net_joules_boot);
+
+        family(f, "mempowerd_migration_energy_joules_total", "counter",
+               "Estimated energy spent moving pages, since start.");
+        fprintf(f, "mempowerd_migration_energy_joules_total %.6f\n", s->power.spent_joules);
+
+        family(f, "mempowerd_offline_byte_seconds_total", "counter",
+               "Memory mempowerd kept offline, times how long, since start.");
+        fprintf(f, "mempowerd_offline_byte_seconds_total %.6f\n", s->power.offline_byte_seconds);
+
+        if (s->power.dram_watts >= 0) {
+                family(f, "mempowerd_dram_watts", "gauge",
+                       "DRAM power measured by RAPL over the last tick.");
+                fprintf(f, "mempowerd_dram_watts %.6f\n", s->power.dram_watts);
+        }
 
         return ferror(f) ? -EIO : 0;
 }

@@ -29,6 +29,7 @@ typedef struct MetricsSample {
         uint64_t migrate_ns;
         bool paused;
         bool dry_run;
+        PowerFigures power;
 } MetricsSample;
 
 /* Take the numbers from the manager. */

@@ -24,6 +24,12 @@ static uint64_t residency_update(uint64_t expected, uint64_t residency)
         return expected ? expected / 2 + residency / 2 : residency;
 }
 
+/* Wholly offline by mempowerd: every block there, offline, its own. */
+static bool domain_saving(const DomainStat *s)
+{
+        return s->online == 0 && s->missing == 0 && s->offline > 0 && s->owned == s->offline;
+}
+
 void power_table_changed(Manager *m)
 {
         m->power.regroup = 2;
@@ -41,8 +47,58 @@ static void power_arrays_free(Power *p)
         p->verdicts = NULL;
 }
 
+void power_open(Manager *m)
+{
+        int r = rapl_open(m->roots.sysfs_fd, &m->power.rapl);
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to look for RAPL DRAM energy counters, not measuring: %m");
+        else if (m->power.rapl.n == 0)
+                log_debug("No RAPL DRAM energy counter (%s/class/powercap): DRAM power is not measured",
+                          m->roots.sysfs_path);
+        else
+                log_info("DRAM energy measured by %zu RAPL counters (%s first)", m->power.rapl.n,
+                         m->power.rapl.zones[0].name);
+}
+
+int power_explain(const Manager *m, PlanVerdict *blocks, PlanVerdict *domains, PlanSummary *summary)
+{
+        _cleanup_free_ uint64_t *scratch = calloc(m->table.n ? m->table.n : 1, sizeof(uint64_t));
+        PlanInput in;
+
+        if (!scratch)
+                return -ENOMEM;
+        manager_snapshot(m, PLAN_STEP, &in);
+        if (domains && !in.domains)
+                domains = NULL;
+        return planner_explain(&in, &m->planner, blocks, domains, scratch, summary);
+}
+
+void power_domain_row(const Manager *m, size_t i, PlanVerdict verdict, DomainRow *ret)
+{
+        const Domain *d = &m->power.domains.domains[i];
+        DomainStat s;
+
+        domain_stat(&m->power.domains, d, m->table.blocks, m->table.n, &s);
+        *ret = (DomainRow){
+                .d = d,
+                .s = s,
+                .eligible = verdict == VERDICT_OK,
+                .used_bytes = page_usage_used(&s.usage) * m->page_size,
+                .movable_bytes = s.usage.movable * m->page_size,
+                .watts = energy_saving_watts(&m->config, d->kind,
+                                             d->n_blocks * m->table.block_size_bytes),
+                .saving = !manager_dry_run(m) && domain_saving(&s),
+        };
+        if (verdict == VERDICT_OK)
+                ret->word = s.usage.movable > 0 ? "evacuate" : "offline";
+        else
+                ret->word = plan_verdict_to_string(verdict) ?: "unknown";
+}
+
 void power_free(Manager *m)
 {
+        rapl_free(&m->power.rapl);
         domain_table_free(&m->power.domains);
         power_arrays_free(&m->power);
         free(m->power.units);
@@ -227,11 +283,6 @@ void power_read_all_bindings(Manager *m)
                         (void)power_read_bindings(m, (int)i);
 }
 
-/* Wholly offline by mempowerd: every block there, offline, its own. */
-static bool domain_saving(const DomainStat *s)
-{
-        return s->online == 0 && s->missing == 0 && s->offline > 0 && s->owned == s->offline;
-}
 
 void power_account(Manager *m)
 {
@@ -288,6 +339,8 @@ void power_account(Manager *m)
         }
         p->watts_now = watts;
         p->domains_offline = n_off;
+        if (p->rapl.n > 0)
+                (void)rapl_sample(m->roots.sysfs_fd, &p->rapl, now);
         if (!p->account_usec || now / ENERGY_SAVE_USEC != p->account_usec / ENERGY_SAVE_USEC)
                 m->state_dirty = true;
         p->account_usec = now;

@@ -13,19 +13,16 @@
 
 int report_prepare(const Manager *m, Report *ret)
 {
-        _cleanup_free_ uint64_t *scratch = NULL;
-        PlanInput in;
         int r;
 
-        *ret = (Report){ 0 };
+        *ret = (Report){ .n_domains = m->power.domains.n };
         ret->verdicts = calloc(m->table.n ? m->table.n : 1, sizeof(*ret->verdicts));
-        scratch = calloc(m->table.n ? m->table.n : 1, sizeof(*scratch));
-        if (!ret->verdicts || !scratch) {
+        ret->domain_verdicts = calloc(ret->n_domains ? ret->n_domains : 1, sizeof(PlanVerdict));
+        if (!ret->verdicts || !ret->domain_verdicts) {
                 report_done(ret);
                 return -ENOMEM;
         }
-        manager_snapshot(m, PLAN_STEP, &in);
-        r = planner_explain(&in, &m->planner, ret->verdicts, NULL, scratch, &ret->summary);
+        r = power_explain(m, ret->verdicts, ret->domain_verdicts, &ret->summary);
         if (r < 0) {
                 report_done(ret);
                 return r;
@@ -39,7 +36,9 @@ int report_prepare(const Manager *m, Report *ret)
 void report_done(Report *r)
 {
         free(r->verdicts);
+        free(r->domain_verdicts);
         r->verdicts = NULL;
+        r->domain_verdicts = NULL;
 }
 
 static const char *intent(const Report *r, const Manager *m, size_t i)
@@ -162,6 +161,49 @@ static void report_zones_text(const Manager *m, const Report *r, const Totals *t
                            "report was counted.\n");
 }
 
+static void report_domains_text(const Manager *m, const Report *r, FILE *f)
+{
+        const DomainTable *dt = &m->power.domains;
+        double would = 0;
+        size_t n_would = 0;
+        PowerFigures pf;
+        char a[32], b[32], c[32], blocks[32];
+
+        fprintf(f, "\nPower domains (Domains=%s): %zu\n", domain_mode_to_string(m->config.domains),
+                dt->n);
+        if (dt->n > 0)
+                fprintf(f, "%-20s %-7s %4s %-11s %7s %7s %8s %8s %7s  %s\n", "DOMAIN", "KIND", "NODE",
+                        "BLOCKS", "ONLINE", "OFFLINE", "USED", "MOVABLE", "WATTS", "ACTION");
+        for (size_t i = 0; i < dt->n && i < r->n_domains; i++) {
+                DomainRow row;
+
+                power_domain_row(m, i, r->domain_verdicts[i], &row);
+                if (row.d->n_blocks == 1)
+                        snprintf(blocks, sizeof(blocks), "%" PRIu32, dt->members[row.d->first]);
+                else
+                        snprintf(blocks, sizeof(blocks), "%" PRIu32 "-%" PRIu32,
+                                 dt->members[row.d->first],
+                                 dt->members[row.d->first + row.d->n_blocks - 1]);
+                fprintf(f, "%-20s %-7s %4d %-11s %7zu %7zu %8s %8s %7.3f  %s\n", row.d->name,
+                        domain_kind_to_string(row.d->kind), row.d->node, blocks, row.s.online,
+                        row.s.offline, format_bytes(row.used_bytes, a, sizeof(a)),
+                        format_bytes(row.movable_bytes, b, sizeof(b)), row.watts, row.word);
+                if (row.eligible || row.saving) {
+                        would += row.watts;
+                        n_would++;
+                }
+        }
+        power_figures(m, &pf);
+        fprintf(f, "(WATTS: the estimated saving of the domain offline whole; a domain partly "
+                   "offline saves nothing)\n");
+        fprintf(f, "Energy: %zu domains offline or to go offline whole would save an estimated "
+                   "%.3f W; DRAM power %s\n",
+                n_would, would,
+                pf.dram_watts >= 0 ? (snprintf(c, sizeof(c), "measured %.2f W", pf.dram_watts), c)
+                : m->power.rapl.n > 0 ? "measured by RAPL (one reading is no interval)"
+                                      : "not measured (no RAPL DRAM counter)");
+}
+
 int report_text(const Manager *m, const Report *r, FILE *f)
 {
         const BlockTable *t = &m->table;
@@ -229,6 +271,7 @@ int report_text(const Manager *m, const Report *r, FILE *f)
         fprintf(f, "MemFree: %" PRIu64 " MiB, MemAvailable: %" PRIu64 " MiB%s\n",
                 m->meminfo.free_kb / 1024, m->meminfo.available_kb / 1024,
                 manager_dry_run(m) ? " (dry run: nothing is changed)" : "");
+        report_domains_text(m, r, f);
         report_zones_text(m, r, &tot, f);
         return ferror(f) ? -EIO : 0;
 }
@@ -278,6 +321,38 @@ int report_json(const Manager *m, const Report *r, FILE *f)
                 tot.online, tot.offline, r->summary.offlinable, tot.usage.free, tot.usage.movable,
                 tot.usage.unmovable, tot.usage.unknown, tot.usage.hugetlb,
                 r->summary.available_after, r->summary.reserve_pages);
+        fprintf(f, "  \"domains_mode\": \"%s\",\n  \"domains\": [",
+                domain_mode_to_string(m->config.domains));
+        for (size_t i = 0; i < m->power.domains.n && i < r->n_domains; i++) {
+                const DomainTable *dt = &m->power.domains;
+                DomainRow row;
+
+                power_domain_row(m, i, r->domain_verdicts[i], &row);
+                fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+                format_json_string(f, row.d->name);
+                fprintf(f, ", \"kind\": \"%s\", \"source\": ", domain_kind_to_string(row.d->kind));
+                format_json_string(f, row.d->source);
+                fprintf(f,
+                        ", \"node\": %d, \"first_block\": %" PRIu32 ", \"last_block\": %" PRIu32
+                        ", \"blocks\": %zu, \"online\": %zu, \"offline\": %zu, \"used_bytes\": %" PRIu64
+                        ", \"movable_bytes\": %" PRIu64 ", \"eligible\": %s, \"action\": \"%s\", "
+                        "\"saving_watts\": %.6f, \"ejectable\": %s}",
+                        row.d->node, dt->members[row.d->first],
+                        dt->members[row.d->first + row.d->n_blocks - 1], row.d->n_blocks,
+                        row.s.online, row.s.offline, row.used_bytes, row.movable_bytes,
+                        row.eligible ? "true" : "false", row.word, row.watts,
+                        row.d->ejectable ? "true" : "false");
+        }
+        fprintf(f, "\n  ],\n");
+        {
+                PowerFigures pf;
+
+                power_figures(m, &pf);
+                if (pf.dram_watts >= 0)
+                        fprintf(f, "  \"dram_watts_measured\": %.6f,\n", pf.dram_watts);
+                else
+                        fprintf(f, "  \"dram_watts_measured\": null,\n");
+        }
         fprintf(f, "  \"zones\": [");
         for (int i = 0; i < r->n_zones; i++) {
                 const ZoneInfo *z = &r->zones[i];

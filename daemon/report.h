@@ -7,10 +7,13 @@
 
 /* What --once reports: every block with its usage and what the planner
  * would do with it or why not (as if the daemon ran on from here), the
- * zones as /proc/zoneinfo sees them against what kpageflags counted, and
- * why the two disagree when they do. */
+ * power domains and what they would save, the zones as /proc/zoneinfo sees
+ * them against what kpageflags counted, and why the two disagree when they
+ * do. */
 typedef struct Report {
         PlanVerdict *verdicts; /* by table position */
+        PlanVerdict *domain_verdicts; /* by power domain id */
+        size_t n_domains;
         PlanSummary summary;
         ZoneInfo zones[64];
         int n_zones;          /* < 0: zoneinfo not read (-errno) */

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Text for people: sizes the way lsmem prints them. */
+/* Text for people: sizes the way lsmem prints them; strings as JSON. */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* "128M", "2.9G", "21G", "512B": binary units, one decimal when not whole. */
 const char *format_bytes(uint64_t bytes, char *buf, size_t size);
+
+/* s as a JSON string, quoted and escaped. */
+void format_json_string(FILE *f, const char *s);
