@@ -131,6 +131,25 @@ static void read_back(const Actuator *a, uint32_t index, ActOutcome *o)
         o->gone = r == -ENOENT;
 }
 
+int actuator_eject(Actuator *a, const char *device, bool *ret_simulated)
+{
+        char path[128];
+        int r;
+
+        *ret_simulated = false;
+        if (!device[0] || strchr(device, '/') || strlen(device) > 64)
+                return -EINVAL;
+        if (a->w.kind == WORKER_OFFLINE)
+                return -EBUSY;
+        if (a->setup.dry_run) {
+                *ret_simulated = true;
+                return 0;
+        }
+        snprintf(path, sizeof(path), "bus/acpi/devices/%s/eject", device);
+        r = attr_write_at(a->setup.sysfs_fd, path, "1");
+        return r < 0 ? r : 0;
+}
+
 int actuator_online(Actuator *a, uint32_t index, PlanZone zone, bool modelled, ActOutcome *ret)
 {
         const char *word = plan_zone_to_state_word(zone);

@@ -65,6 +65,7 @@ typedef void (*ActuatorNotify)(const ActOutcome *o, void *userdata);
 typedef struct ActuatorSetup {
         sd_event *event;     /* NULL: only actuator_online() (no worker) */
         int memdir_fd;       /* devices/system/memory */
+        int sysfs_fd;        /* the sysfs root: bus/acpi/devices (eject) */
         int procfs_fd;
         int kpf_fd;          /* kpageflags: THP heads, the zero page */
         uint64_t pages_per_block;
@@ -93,6 +94,12 @@ bool actuator_busy(const Actuator *a);
  * on the hotplug lock it may hold), -EINVAL for PLAN_ZONE_NONE. In a dry
  * run only a block offline in the model (modelled) is onlined in the model:
  * giving back memory that is really offline is never simulated. */
+/* Ask the ACPI memory device (bus/acpi/devices/DEVICE, "PNP0C80:00") to be
+ * ejected: the kernel removes its memory, the firmware (a hypervisor) takes
+ * it back. Synchronous: the write only queues the ejection. -EBUSY while an
+ * offline is in flight; *ret_simulated in a dry run (nothing written). */
+int actuator_eject(Actuator *a, const char *device, bool *ret_simulated);
+
 int actuator_online(Actuator *a, uint32_t index, PlanZone zone, bool modelled, ActOutcome *ret);
 
 /* Start the migration of the block's pages to dest_node. 0: started, the

@@ -121,7 +121,7 @@ static void bus_snapshot_take(const Manager *m, BusSnapshot *ret)
         ret->blocks_offline = offline;
         ret->blocks_online = (uint32_t)t->n - offline;
         ret->bytes_offline = (uint64_t)offline * t->block_size_bytes;
-        ret->bytes_offlined_by_daemon = m->bytes_offlined_by_daemon;
+        ret->bytes_offlined_by_daemon = manager_bytes_offlined(m);
         ret->pages_migrated = m->counters.pages_migrated;
         ret->evacuations_started = m->counters.evacuations_started;
         ret->evacuations_succeeded = m->counters.evacuations_succeeded;

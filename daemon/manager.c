@@ -397,11 +397,8 @@ static void apply_onlined(Manager *m, const ActOutcome *o, const PlanAction *a)
         b->node_free_at_scan = 0;
         m->counters.blocks_onlined++;
         m->last_online_usec = now_usec();
-        if (owned) {
-                m->bytes_offlined_by_daemon =
-                        u64_sub_sat(m->bytes_offlined_by_daemon, m->table.block_size_bytes);
+        if (owned)
                 m->state_dirty = true;
-        }
         zones_to_string(b->zones, got, sizeof(got));
         log_block(LOG_INFO, o->index, act_reason(a), "memory%" PRIu32 ": online (%s), zone %s",
                   o->index, act_reason(a), got);
@@ -538,12 +535,14 @@ static void apply_offlined(Manager *m, const ActOutcome *o)
         if (!b->track.owned) {
                 b->track.owned = true;
                 b->track.origin_zones = ours ? e->zones : 0;
-                m->bytes_offlined_by_daemon += m->table.block_size_bytes;
                 m->state_dirty = true;
         }
         backoff_reset(&b->track.backoff);
         m->counters.blocks_offlined++;
         m->counters.evacuations_succeeded++;
+        /* what move_pages left, the kernel's offline moved */
+        if (ours)
+                m->counters.pages_offline_migrated += e->offline_movable;
         log_block(LOG_INFO, o->index, evac_reason(m),
                   "memory%" PRIu32 ": offline after %.2fs (%s, %" PRIu64 " pages moved)", o->index,
                   ours ? evac_seconds(m) : 0.0, evac_reason(m), ours ? e->moved_pages : 0);
@@ -726,6 +725,7 @@ static void execute_start(Manager *m, const PlanAction *a)
                         manager_save_state(m);
                 }
                 m->counters.offline_attempts++;
+                m->evac.offline_movable = a->movable;
                 r = actuator_offline(m->actuator, a->index, m->config.offline_timeout_usec, &o);
         }
         if (r < 0)
@@ -871,6 +871,41 @@ static void log_dry_run_summary(Manager *m, PlanKind kind, const Plan *p)
                    format_bytes(p->reserve_pages * m->page_size, c, sizeof(c)));
 }
 
+/* EjectEmptyDevices=yes: the device of a domain offline whole goes to the
+ * host. Asked once per block set; a failure is said and not retried (the
+ * memory stays offline, given back under pressure as ever). */
+static void execute_eject(Manager *m, const PlanAction *a)
+{
+        uint32_t id = domain_of(&m->power.domains, a->index);
+        const Domain *d;
+        bool simulated;
+        char sz[32];
+        int r;
+
+        if (id == DOMAIN_NONE)
+                return;
+        d = &m->power.domains.domains[id];
+        r = actuator_eject(m->actuator, d->name, &simulated);
+        for (size_t k = 0; k < d->n_blocks; k++) {
+                MemBlock *b = blocktable_find(&m->table, m->power.domains.members[d->first + k]);
+
+                if (b)
+                        b->track.eject_sent = true;
+        }
+        format_bytes(d->n_blocks * m->table.block_size_bytes, sz, sizeof(sz));
+        if (r < 0) {
+                log_warning_errno(r, "Power domain %s: failed to eject it (%s stays offline): %m",
+                                  d->name, sz);
+                manager_set_error(m, "Failed to eject %s: %s", d->name, strerror(-r));
+        } else if (simulated)
+                log_notice("Power domain %s: would eject it, %s back to the host [dry run]", d->name,
+                           sz);
+        else
+                log_notice("Power domain %s: ejected, %s back to the host; it comes back only "
+                           "if the host adds it again",
+                           d->name, sz);
+}
+
 static void manager_execute(Manager *m, const Plan *p)
 {
         for (size_t i = 0; i < p->n_actions; i++) {
@@ -886,6 +921,9 @@ static void manager_execute(Manager *m, const Plan *p)
                 case PLAN_MIGRATE:
                 case PLAN_OFFLINE:
                         execute_start(m, a);
+                        break;
+                case PLAN_EJECT:
+                        execute_eject(m, a);
                         break;
                 default:
                         break;
@@ -1104,7 +1142,6 @@ static int manager_load_state(Manager *m)
                 }
                 b->track.owned = true;
                 b->track.origin_zones = s.blocks[i].zones;
-                m->bytes_offlined_by_daemon += m->table.block_size_bytes;
                 owned++;
         }
         if (s.has_energy)
@@ -1186,6 +1223,7 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *
 
         setup = (ActuatorSetup){
                 .memdir_fd = m->memdir_fd,
+                .sysfs_fd = m->roots.sysfs_fd,
                 .procfs_fd = m->roots.procfs_fd,
                 .kpf_fd = -1,
                 .pages_per_block = m->table.pages_per_block,
@@ -1442,8 +1480,6 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                 if (after->state == BLOCK_ONLINE && after->track.owned) {
                         /* someone else onlined it */
                         after->track.owned = false;
-                        m->bytes_offlined_by_daemon =
-                                u64_sub_sat(m->bytes_offlined_by_daemon, m->table.block_size_bytes);
                         m->state_dirty = true;
                 }
         }

@@ -52,6 +52,7 @@ typedef struct Evacuation {
         PlanReason reason;  /* handshake or sweep */
         uint64_t started_usec;
         uint64_t moved_pages;
+        uint64_t offline_movable; /* movable pages the offline found left, by the last count */
         MigrateStats stats; /* of the migration step */
         const char *end_reason; /* why it was aborted */
 } Evacuation;
@@ -69,6 +70,7 @@ typedef struct ManagerCounters {
         uint64_t blocks_offlined;    /* by mempowerd */
         uint64_t blocks_onlined;     /* by mempowerd */
         uint64_t pages_migrated;     /* moved by move_pages */
+        uint64_t pages_offline_migrated; /* left to the kernel's offline (by the last count) */
         uint64_t evacuations_started;
         uint64_t evacuations_succeeded;
         uint64_t evacuations_failed;
@@ -108,7 +110,7 @@ typedef struct Power {
         EnergyTotals start;      /* since the daemon started */
         EnergyTotals before;     /* earlier daemons of this boot (the state file) */
         uint64_t account_usec;   /* accounted up to then, 0 not yet */
-        uint64_t migrated_pages; /* pages_migrated accounted */
+        uint64_t migrated_pages; /* pages_migrated + pages_offline_migrated accounted */
         double watts_now;        /* estimated saving now */
         size_t domains_offline;  /* wholly offline by mempowerd */
         Rapl rapl;               /* DRAM energy measured, where the machine can */
@@ -179,7 +181,6 @@ typedef struct Manager {
         bool paused;           /* Pause(): look and report, act on nothing but pressure */
         bool exiting;          /* SIGTERM: giving back, then exit */
         char last_error[256];  /* the last thing that went wrong, for LastError */
-        uint64_t bytes_offlined_by_daemon; /* offline now because mempowerd did it */
         bool state_dirty;      /* the owned set changed: write the state file */
 
         Power power;
@@ -253,6 +254,22 @@ int manager_give_back_now(Manager *m);
 /* Run the daemon's event loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 
+
+/* Offline now because mempowerd took it offline (not a hot-add it keeps
+ * offline; not a dry run's model). */
+static inline uint64_t manager_bytes_offlined(const Manager *m)
+{
+        uint64_t n = 0;
+
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *b = &m->table.blocks[i];
+
+                if (b->state == BLOCK_OFFLINE && b->track.owned && !b->track.modelled &&
+                    !b->track.hot_added)
+                        n++;
+        }
+        return n * m->table.block_size_bytes;
+}
 
 static inline uint64_t manager_node_free_pages(const Manager *m, int node)
 {

@@ -34,7 +34,7 @@ void metrics_sample_take(const Manager *m, MetricsSample *ret)
                 }
         }
         s.bytes_offline = s.blocks_offline * m->table.block_size_bytes;
-        s.bytes_offlined_by_daemon = m->bytes_offlined_by_daemon;
+        s.bytes_offlined_by_daemon = manager_bytes_offlined(m);
         s.pages_migrated = m->counters.pages_migrated;
         s.evacuations_started = m->counters.evacuations_started;
         s.evacuations_succeeded = m->counters.evacuations_succeeded;

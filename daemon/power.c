@@ -238,7 +238,7 @@ void power_snapshot(const Manager *m, PlanInput *in)
         in->units = p->units_cap >= m->table.n ? p->units : NULL;
 }
 
-static int power_read_bindings(Manager *m, int node)
+static int power_read_bindings(Manager *m, int node, bool quiet)
 {
         NodeState *n = &m->nodes[node];
         BindingsResult res;
@@ -251,7 +251,9 @@ static int power_read_bindings(Manager *m, int node)
                                             "node %d stays online: %m",
                                          node);
         }
-        if (res.bound && (!n->bound || !n->bindings_usec))
+        if (quiet)
+                log_debug("Node %d: %s", node, res.bound ? res.what : "no process depends on it alone");
+        else if (res.bound && (!n->bound || !n->bindings_usec))
                 log_notice("Node %d stays online: process %d depends on it alone (%s)", node,
                            (int)res.pid, res.what);
         else if (!res.bound && (n->bound || !n->bindings_usec))
@@ -273,14 +275,14 @@ bool power_check_bindings(Manager *m, const Plan *plan)
         if (m->power.bindings_try_usec && now - m->power.bindings_try_usec < USEC_PER_SEC)
                 return false;
         m->power.bindings_try_usec = now;
-        return power_read_bindings(m, node) >= 0;
+        return power_read_bindings(m, node, false) >= 0;
 }
 
 void power_read_all_bindings(Manager *m)
 {
         for (size_t i = 0; i < m->n_nodes; i++)
                 if (indexset_contains(&m->has_memory, (uint32_t)i))
-                        (void)power_read_bindings(m, (int)i);
+                        (void)power_read_bindings(m, (int)i, true);
 }
 
 
@@ -297,10 +299,14 @@ void power_account(Manager *m)
 
         p->start.saved_joules += p->watts_now * dt;
         if (!dry)
-                p->start.offline_byte_seconds += (double)m->bytes_offlined_by_daemon * dt;
-        p->start.spent_joules += energy_migration_joules(
-                &m->config, (m->counters.pages_migrated - p->migrated_pages) * m->page_size);
-        p->migrated_pages = m->counters.pages_migrated;
+                p->start.offline_byte_seconds += (double)manager_bytes_offlined(m) * dt;
+        {
+                uint64_t moved = m->counters.pages_migrated + m->counters.pages_offline_migrated;
+
+                p->start.spent_joules += energy_migration_joules(
+                        &m->config, (moved - p->migrated_pages) * m->page_size);
+                p->migrated_pages = moved;
+        }
 
         if (p->stats) {
                 domain_stats_compute(&p->domains, m->table.blocks, m->table.n, p->stats);

@@ -47,6 +47,7 @@ typedef struct BlockTrack {
         uint64_t model_movable; /* modelled: movable pages it put on model_dest */
         int model_dest;         /* modelled: their node, -1 its own */
         bool rescan;         /* Rescan(): count it now, whatever the budget */
+        bool eject_sent;     /* owned: its memory device was asked to go (EjectEmptyDevices) */
 } BlockTrack;
 
 typedef struct MemBlock {

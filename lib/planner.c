@@ -66,6 +66,7 @@ static const char *const action_kind_names[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_ONLINE] = "online",
         [PLAN_MIGRATE] = "migrate",
         [PLAN_OFFLINE] = "offline",
+        [PLAN_EJECT] = "eject",
 };
 
 const char *plan_action_kind_to_string(PlanActionKind k)
@@ -86,6 +87,7 @@ static const char *const reason_names[_PLAN_REASON_MAX] = {
         [PLAN_REASON_HOT_ADD] = "hot-add",
         [PLAN_REASON_DOMAIN] = "domain",
         [PLAN_REASON_PARTIAL] = "partial-domain",
+        [PLAN_REASON_EJECT] = "empty-device",
 };
 
 const char *plan_reason_to_string(PlanReason r)
@@ -212,7 +214,7 @@ typedef struct Ctx {
         uint32_t node_online[PLAN_NODES_MAX]; /* blocks online, by node */
         const DomainTable *dt;  /* NULL: blocks alone */
         bool by_domain;         /* domains, and not Domains=block */
-        int emptying_node;      /* the target empties this node (bindings read, none): -1 */
+        int emptying_node;      /* the target empties this node (none bound to it): -1 */
 } Ctx;
 
 static bool evac_active(const PlanInput *in)
@@ -351,7 +353,8 @@ static int emptying_node(const Ctx *x, const PlannerState *st)
         d = domain_get(x, id);
         if (!d || !domain_whole_node(x, d, &x->in->domain_stats[id]))
                 return -1;
-        return bindings_fresh(x, d->node) && !x->in->nodes[d->node].bound ? d->node : -1;
+        /* its bindings are read again before each of its blocks goes */
+        return x->in->nodes[d->node].bound ? -1 : d->node;
 }
 
 static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
@@ -446,8 +449,8 @@ static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
 
         /* Nodes below their floor, with blocks to give back. A node with
          * nothing online, or one the target domain empties, has no floor:
-         * no process binds memory to it alone (the planner read their
-         * policies before it went). */
+         * no process binds memory to it alone (the planner reads their
+         * policies before each of its blocks goes). */
         if (x->node_floor > 0)
                 for (size_t i = 0; i < in->n_blocks; i++) {
                         const MemBlock *b = &in->blocks[i];
@@ -1406,6 +1409,37 @@ static void start_domain(const Ctx *x, PlannerState *st, Plan *p)
         start_domain_block(x, &best, p, reason);
 }
 
+/* EjectEmptyDevices=yes: the first ACPI device offline whole, all of it
+ * mempowerd's, that the machine can do without for good. */
+static bool plan_eject(const Ctx *x, Plan *p)
+{
+        if (!x->c->eject_empty_devices || !x->by_domain)
+                return false;
+        for (uint32_t id = 0; id < x->dt->n; id++) {
+                const Domain *d = &x->dt->domains[id];
+                const DomainStat *s = &x->in->domain_stats[id];
+                uint64_t pages = d->n_blocks * x->ppb;
+                bool ready = true;
+                PlanAction *a;
+
+                if (d->kind != DOMAIN_DEVICE || !d->ejectable || s->online > 0 || s->missing > 0 ||
+                    s->offline == 0 || s->owned != s->offline)
+                        continue;
+                for (size_t k = 0; k < d->n_blocks && ready; k++) {
+                        const MemBlock *b = find_block(x->in, x->dt->members[d->first + k]);
+
+                        ready = b && !b->track.eject_sent && !b->track.hot_added;
+                }
+                if (!ready || x->available <= u64_add_sat(x->reserve, pages) ||
+                    (x->headroom != UINT64_MAX &&
+                     x->headroom <= u64_add_sat(x->reserve, d->n_blocks * x->commit_per_block)))
+                        continue;
+                a = plan_add(p, PLAN_EJECT, PLAN_REASON_EJECT, find_block(x->in, x->dt->members[d->first]));
+                return a != NULL;
+        }
+        return false;
+}
+
 static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
 {
         if (x->in->evacuations_this_tick >= x->c->max_evacuations_per_tick)
@@ -1486,7 +1520,8 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                 st->pressure_usec = in->now_usec ? in->now_usec : 1;
         for (size_t n = 0; n < x.n_nodes && n < st->n_nodes; n++)
                 if (x.node_free[n] != PLAN_FREE_UNKNOWN && x.node_floor > 0 &&
-                    x.node_free[n] < x.node_floor)
+                    x.node_free[n] < x.node_floor && (int)n != x.emptying_node &&
+                    x.node_online[n] > 0)
                         st->node_short_usec[n] = in->now_usec ? in->now_usec : 1;
 
         if (in->kind != PLAN_WATCH) {
@@ -1505,7 +1540,7 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                         plan_abort(&x, ret, PLAN_REASON_REFUSED, machine);
                 if (!hold && evac_active(in))
                         continue_evacuation(&x, st, ret);
-                else if (!hold)
+                else if (!hold && !plan_eject(&x, ret))
                         start_evacuation(&x, st, ret);
         }
         if (x.by_domain && st->target_block != UINT32_MAX)

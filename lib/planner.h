@@ -112,6 +112,12 @@
  *   is uncounted, or the policies are read; anything else gives it up
  *   (Plan.dropped): pressure, the reserve, the floors or the destinations
  *   running short, a block that can no longer go.
+ * - EjectEmptyDevices=yes: an ACPI memory device offline whole, every block
+ *   of it taken offline by mempowerd (not hot-added), is ejected when
+ *   nothing else is to be done (no pressure, not paused, no quiet time, no
+ *   evacuation) and the machine can do without it for good: MemAvailable
+ *   and the commit headroom above the reserve by more than the device. One
+ *   per plan, and nothing starts in that plan.
  * - A domain partly offline saves nothing: unless it is the target, the
  *   blocks mempowerd took offline there are onlined (reason
  *   "partial-domain"), and under pressure they come back first. A plan that
@@ -304,6 +310,7 @@ typedef enum PlanActionKind {
         PLAN_ONLINE,  /* online the block into zone */
         PLAN_MIGRATE, /* start an evacuation: move_pages the block's pages to dest_node */
         PLAN_OFFLINE, /* write "offline": the second step, or the only one */
+        PLAN_EJECT,   /* eject the ACPI memory device of the domain of block index */
         _PLAN_ACTION_KIND_MAX,
         _PLAN_ACTION_KIND_INVALID = -22,
 } PlanActionKind;
@@ -319,6 +326,7 @@ typedef enum PlanReason {
         PLAN_REASON_HOT_ADD,   /* "hot-add": OnlineHotAdded=yes */
         PLAN_REASON_DOMAIN,    /* "domain": the next block of the domain being emptied */
         PLAN_REASON_PARTIAL,   /* "partial-domain": its domain is no longer being emptied */
+        PLAN_REASON_EJECT,     /* "empty-device": EjectEmptyDevices=yes */
         _PLAN_REASON_MAX,
         _PLAN_REASON_INVALID = -22,
 } PlanReason;

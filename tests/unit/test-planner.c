@@ -31,6 +31,7 @@ typedef struct TBlock {
         uint64_t backoff_until;
         uint64_t retry_at;
         bool hot_added;
+        bool eject_sent;
 } TBlock;
 
 typedef struct TNode {
@@ -84,6 +85,7 @@ typedef struct TCase {
         uint32_t target;         /* PlannerState.target_block, 0 none */
         uint64_t expected_s[4];  /* the domains' residency history, by id; 0 none */
         int check_node;          /* expected check_bindings_node + 1; 0: -1 */
+        bool dimms;              /* 32-35 an ejectable ACPI device, 36-39 another */
 } TCase;
 
 #define MOV ZONE_MOVABLE_BIT
@@ -124,6 +126,10 @@ static void cfg_break_even_60s(Config *c)
 {
         c->break_even = true;
         c->expected_offline_usec = 60 * 1000000ULL;
+}
+static void cfg_eject(Config *c)
+{
+        c->eject_empty_devices = true;
 }
 static void cfg_exclude_40_41_others(Config *c)
 {
@@ -766,6 +772,17 @@ static const TCase cases[] = {
                 .offlinable = 4,
         },
         {
+                .name = "domains: the node being emptied has no floor; its next block waits for the policies",
+                .by_domain = true,
+                .domains = DOMAINS_NODE,
+                .target = 32,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'o', MOV, .movable = PPB / 2 }, { 33, 1, 'o', MOV, .movable = PPB },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV }, END },
+                .nodes = { { 1200 }, { 20 } },
+                .check_node = 2,
+        },
+        {
                 .name = "domains: a process bound to the node keeps it",
                 .by_domain = true,
                 .domains = DOMAINS_NODE,
@@ -782,6 +799,51 @@ static const TCase cases[] = {
                 .nodes = { { 1200 }, { 400 } },
                 .evac = { .phase = PLAN_EVAC_MIGRATED, .index = 32, .node = 1, .moved_pages = 10 },
                 .check_node = 2,
+        },
+        {
+                .name = "eject: a device offline whole goes back to the host, nothing else starts",
+                .config = cfg_eject,
+                .by_domain = true,
+                .domains = DOMAINS_DEVICE,
+                .dimms = true,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 33, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV }, REGION_B_FREE, END },
+                .nodes = { { 1200 }, { 1000, .bindings = 1 } },
+                .actions = { { PLAN_EJECT, 32, PLAN_REASON_EJECT } },
+                .n_actions = 1,
+                .verdicts = { { 32, VERDICT_OFFLINED }, { 36, VERDICT_OK } },
+                .n_verdicts = 2,
+                .offlinable = 4,
+        },
+        {
+                .name = "eject: not a block offline by someone else, not twice",
+                .config = cfg_eject,
+                .by_domain = true,
+                .domains = DOMAINS_DEVICE,
+                .dimms = true,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV, .eject_sent = true },
+                            { 33, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 36, 1, 'x', MOV }, { 37, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 38, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 39, 1, 'x', MOV, .owned = true, .origin = MOV }, END },
+                .nodes = { { 1200 }, { 1000 } },
+        },
+        {
+                .name = "eject: not when the machine could not do without it for good",
+                .config = cfg_eject,
+                .by_domain = true,
+                .domains = DOMAINS_DEVICE,
+                .dimms = true,
+                .blocks = { BOOT_BLOCKS, { 32, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 33, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 34, 1, 'x', MOV, .owned = true, .origin = MOV },
+                            { 35, 1, 'x', MOV, .owned = true, .origin = MOV }, REGION_B_FREE, END },
+                .nodes = { { 1200 }, { 1000, .bindings = 1 } },
+                .avail_mib = 700, /* reserve 256 MiB + the device's 512 MiB */
         },
         {
                 .name = "break-even: a region whose migration would not pay is left",
@@ -875,6 +937,7 @@ static MemBlock make_block(const TBlock *tb)
         b.track.origin_zones = tb->origin;
         b.track.online_retry_usec = tb->retry_at;
         b.track.hot_added = tb->hot_added;
+        b.track.eject_sent = tb->eject_sent;
         if (tb->backoff_until)
                 b.track.backoff = (Backoff){ .attempts = 1, .next_try_usec = tb->backoff_until };
         return b;
@@ -954,7 +1017,15 @@ static void world_from_case(World *w, const TCase *t)
                         .cap = nb,
                 };
 
-                CHECK_EQ_INT(domain_group(NULL, &bt, t->domains, 512ULL << 20, &w->dt), 0);
+                DomainDevice devs[2] = { { "PNP0C80:00", "acpi", true }, { "PNP0C80:01", "acpi", false } };
+                uint32_t of[16];
+                DomainSources src = { .devices = devs, .n_devices = 2, .block_device = of, .n_blocks = nb };
+
+                for (size_t i = 0; i < nb; i++)
+                        of[i] = w->blocks[i].index >= 32 && w->blocks[i].index < 36   ? 0
+                                : w->blocks[i].index >= 36 && w->blocks[i].index < 40 ? 1
+                                                                                     : DOMAIN_NONE;
+                CHECK_EQ_INT(domain_group(t->dimms ? &src : NULL, &bt, t->domains, 512ULL << 20, &w->dt), 0);
                 CHECK(w->dt.n <= ELEMENTSOF(w->stats));
                 domain_stats_compute(&w->dt, w->blocks, nb, w->stats);
                 for (size_t i = 0; i < ELEMENTSOF(t->expected_s); i++)
