@@ -791,28 +791,46 @@ static void execute_online(Manager *m, const PlanAction *a)
         manager_apply(m, &o, a);
 }
 
+/* What the handshake watches: a block, or by domain the domain it names. */
+static const char *unit_name(const Manager *m, uint32_t block, char *buf, size_t size)
+{
+        uint32_t id = m->power.domains.mode != DOMAINS_BLOCK ? domain_of(&m->power.domains, block)
+                                                             : DOMAIN_NONE;
+
+        if (id != DOMAIN_NONE)
+                snprintf(buf, size, "power domain %s", m->power.domains.domains[id].name);
+        else
+                snprintf(buf, size, "memory%" PRIu32, block);
+        return buf;
+}
+
 static void log_events(const Manager *m, const Plan *p)
 {
+        char name[DOMAIN_NAME_MAX + 16];
+
         for (size_t i = 0; i < p->n_events; i++) {
                 const HandshakeEvent *e = &p->events[i];
 
+                unit_name(m, e->block, name, sizeof(name));
                 switch (e->action) {
                 case HANDSHAKE_NOTE:
-                        log_block(LOG_INFO, e->block, "handshake",
-                                  "memory%" PRIu32 ": first use noted (node %d)", e->block, e->node);
+                        log_block(LOG_INFO, e->block, "handshake", "%s: first use noted (node %d)",
+                                  name, e->node);
                         break;
                 case HANDSHAKE_FREED:
                         log_block(LOG_INFO, e->block, "handshake",
-                                  "memory%" PRIu32 ": node %d freed memory since its first use",
-                                  e->block, e->node);
+                                  "%s: node %d freed memory since its first use", name, e->node);
                         break;
                 default:
-                        log_block(LOG_DEBUG, e->block, "handshake",
-                                  "memory%" PRIu32 ": note dropped (%s)", e->block,
+                        log_block(LOG_DEBUG, e->block, "handshake", "%s: note dropped (%s)", name,
                                   handshake_drop_to_string(e->reason));
                         break;
                 }
         }
+        if (p->dropped != DOMAIN_NONE && p->dropped < m->power.domains.n)
+                log_notice("Power domain %s given up (%s): what of it is offline comes back",
+                           m->power.domains.domains[p->dropped].name,
+                           plan_verdict_to_string(p->dropped_verdict) ?: "?");
 }
 
 static void log_pressure(Manager *m, PlanKind kind, const Plan *p)

@@ -183,6 +183,9 @@ static int power_regroup(Manager *m)
                 p->expected_usec[i] = t->expected_usec;
         }
         log_grouping(m, &fresh, n_old);
+        /* the target was a domain of the old grouping */
+        if (fresh.mode != p->domains.mode || fresh.region_bytes != p->domains.region_bytes)
+                m->planner.target_block = UINT32_MAX;
         domain_table_free(&p->domains);
         p->domains = fresh;
         return 0;

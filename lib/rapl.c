@@ -98,9 +98,16 @@ int rapl_sample(int sysfs_fd, Rapl *r, uint64_t now_usec)
                         continue;
                 }
                 read++;
-                if (z->valid) {
-                        total_uj += rapl_delta_uj(z->last_uj, uj, z->max_uj);
-                        counted++;
+                if (z->valid && r->last_usec && now_usec > r->last_usec) {
+                        uint64_t d = rapl_delta_uj(z->last_uj, uj, z->max_uj);
+
+                        /* µJ per µs is watts */
+                        if ((double)d / (double)(now_usec - r->last_usec) > RAPL_ZONE_WATTS_MAX)
+                                r->implausible++;
+                        else {
+                                total_uj += d;
+                                counted++;
+                        }
                 }
                 z->last_uj = uj;
                 z->valid = true;

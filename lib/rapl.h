@@ -7,11 +7,15 @@
  * servers). energy_uj counts microjoules up to max_energy_range_uj and
  * starts again at 0. It is readable by root only. Most machines without
  * Intel server parts, and every VM, have no dram zone: then nothing is
- * measured, and the daemon says so. */
+ * measured, and the daemon says so. Some parts report nonsense: an interval
+ * in which a zone claims more than RAPL_ZONE_WATTS_MAX is not counted. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* No DRAM zone draws this much (a socket's DIMMs draw tens of watts). */
+#define RAPL_ZONE_WATTS_MAX 1000.0
 
 typedef struct RaplZone {
         char name[64];     /* the zone's directory: "intel-rapl:0:2" */
@@ -26,6 +30,7 @@ typedef struct Rapl {
         uint64_t last_usec; /* the last sample, 0 none */
         double joules;      /* measured since the first sample */
         double watts;       /* over the last interval; < 0 before there is one */
+        uint64_t implausible; /* zone intervals not counted (above RAPL_ZONE_WATTS_MAX) */
 } Rapl;
 
 /* Find the dram zones under sysfs_fd. 0 with n == 0: none (or no powercap

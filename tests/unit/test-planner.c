@@ -1176,6 +1176,63 @@ static void test_handshake_sequence(void)
         world_free(&w);
 }
 
+/* The handshake by domain: region B was empty and is used now (noted by its
+ * lowest block), its node frees memory, and B is emptied before the cheaper
+ * region A the sweep would take. */
+static void test_handshake_domains(void)
+{
+        static const TCase base = {
+                .name = "handshake by domain",
+                .by_domain = true,
+                .domains = DOMAINS_REGION,
+                .blocks = { BOOT_BLOCKS, REGION_A(0, 0, 0, 10), { 36, 1, 'o', MOV, .movable = 100 },
+                            { 37, 1, 'o', MOV }, { 38, 1, 'o', MOV }, { 39, 1, 'o', MOV }, END },
+                .nodes = { { 1200 }, { 1000 } },
+        };
+        World w;
+        bool noted = false, freed = false;
+
+        world_from_case(&w, &base);
+        for (size_t i = 7; i < 11; i++)
+                w.blocks[i].was_empty = true;
+        domain_stats_compute(&w.dt, w.blocks, w.in.n_blocks, w.stats);
+        w.in.evacuations_this_tick = 1;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        for (size_t i = 0; i < w.plan.n_events; i++)
+                if (w.plan.events[i].action == HANDSHAKE_NOTE && w.plan.events[i].block == 36)
+                        noted = true;
+        CHECK(noted);
+        for (size_t i = 7; i < 11; i++)
+                w.blocks[i].was_empty = false;
+        domain_stats_compute(&w.dt, w.blocks, w.in.n_blocks, w.stats);
+
+        w.nodes[1].free_pages += 2 * MIB;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        for (size_t i = 0; i < w.plan.n_events; i++)
+                if (w.plan.events[i].action == HANDSHAKE_FREED && w.plan.events[i].block == 36)
+                        freed = true;
+        CHECK(freed);
+
+        w.in.evacuations_this_tick = 0;
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].kind, PLAN_OFFLINE);
+        CHECK_EQ_INT(w.plan.actions[0].index, 39);
+        CHECK_EQ_INT(w.plan.actions[0].reason, PLAN_REASON_HANDSHAKE);
+        CHECK_EQ_INT(w.plan.target, 2);
+        CHECK_EQ_INT(w.st.target_block, 36);
+
+        /* the next block of B is the domain's, not the sweep's A */
+        w.blocks[10].state = BLOCK_OFFLINE;
+        w.blocks[10].track.owned = true;
+        domain_stats_compute(&w.dt, w.blocks, w.in.n_blocks, w.stats);
+        CHECK_EQ_INT(planner_decide(&w.in, &w.st, &w.plan), 0);
+        CHECK_EQ_INT(w.plan.n_actions, 1);
+        CHECK_EQ_INT(w.plan.actions[0].index, 38);
+        CHECK_EQ_INT(w.plan.actions[0].reason, PLAN_REASON_DOMAIN);
+        world_free(&w);
+}
+
 /* A freed note on one node while the worker is busy on another survives
  * until the worker is free (it used to be lost). */
 static void test_handshake_waits_for_worker(void)
@@ -1452,6 +1509,7 @@ int main(void)
         test_strings();
         test_table();
         test_handshake_sequence();
+        test_handshake_domains();
         test_handshake_waits_for_worker();
         test_handshake_waits_for_node();
         test_handshake_free_while_quiet();

@@ -89,6 +89,13 @@ static void test_tree(void)
         energy(root, "intel-rapl:0:2", "4000000");
         CHECK_EQ_INT(rapl_sample(fd, &r, 14000000), 0);
         CHECK(fabs(r.watts - 1.0) < 1e-9); /* zone 1's first reading again */
+        /* 2 kJ in a second: nonsense, not counted */
+        energy(root, "intel-rapl:1", "2005000000");
+        energy(root, "intel-rapl:0:2", "5000000");
+        CHECK_EQ_INT(rapl_sample(fd, &r, 15000000), 0);
+        CHECK_EQ_INT(r.implausible, 1);
+        CHECK(fabs(r.watts - 1.0) < 1e-9);
+        CHECK(fabs(r.joules - 7.0) < 1e-9);
         rapl_free(&r);
         close(fd);
         tmpdir_remove(root);
