@@ -254,6 +254,7 @@ static const char *const known_props[] = {
         "BytesOffline",   "BytesOfflinedByDaemon", "PagesMigrated",     "EvacuationsStarted",
         "EvacuationsSucceeded", "EvacuationsFailed", "EvacuationsAborted", "LastError",       "ReserveBytes",
         "TickUSec",       "DryRun",             "Version",               "BlockSizeBytes",
+        "DomainsTotal",   "WattsSavedEstimate", "NetEnergyJoules",       "DramWattsMeasured",
 };
 
 static int append_props(sd_bus_message *m, Reader *r, Expected *x)
@@ -264,7 +265,7 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
         k = sd_bus_message_open_container(m, 'a', "{sv}");
         for (unsigned i = 0; k >= 0 && i < n; i++) {
                 uint8_t how = rd_u8(r);
-                char name[256], type = "sutb"[how % 4];
+                char name[256], type = "sutbd"[how % 5];
                 Prop *p = &x->props[x->n_props];
                 bool keep;
 
@@ -286,7 +287,7 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
                         k = sd_bus_message_open_container(m, 'v', sig);
                         if (k >= 0)
                                 k = append_value(m, sig, r, 1);
-                        type = strlen(sig) == 1 && strchr("sutb", sig[0]) ? sig[0] : 0;
+                        type = strlen(sig) == 1 && strchr("sutbd", sig[0]) ? sig[0] : 0;
                         if (type) /* the value cannot be predicted: not checked */
                                 type = '?';
                 } else {
@@ -309,6 +310,10 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
                                 k = sd_bus_message_append_basic(m, 't', &v);
                                 p->type = PT_U64;
                                 p->u = v;
+                        } else if (k >= 0 && type == 'd') {
+                                memcpy(&p->d, &v, sizeof(p->d)); /* any bits, NaNs too */
+                                k = sd_bus_message_append_basic(m, 'd', &p->d);
+                                p->type = PT_DOUBLE;
                         } else if (k >= 0) {
                                 k = sd_bus_message_append_basic(m, 'b', &b);
                                 p->type = PT_BOOL;
@@ -319,7 +324,7 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
                         k = sd_bus_message_close_container(m);
                 if (k >= 0)
                         k = sd_bus_message_close_container(m);
-                /* mempowerctl keeps the properties of the four types it
+                /* mempowerctl keeps the properties of the five types it
                  * knows, when they have a name. */
                 snprintf(p->name, sizeof(p->name), "%s", name);
                 keep = type && p->name[0];
@@ -383,6 +388,8 @@ static void check_props(const Props *got, const Expected *x)
                 FUZZ_ASSERT(strcmp(g->name, e->name) == 0 && g->type == e->type);
                 if (e->type == PT_STR)
                         FUZZ_ASSERT(g->s && strcmp(g->s, e->s) == 0);
+                else if (e->type == PT_DOUBLE)
+                        FUZZ_ASSERT(memcmp(&g->d, &e->d, sizeof(g->d)) == 0);
                 else
                         FUZZ_ASSERT(g->u == e->u);
         }
