@@ -196,9 +196,9 @@ static void report_domains_text(const Manager *m, const Report *r, FILE *f)
         power_figures(m, &pf);
         fprintf(f, "(WATTS: the estimated saving of the domain offline whole; a domain partly "
                    "offline saves nothing)\n");
-        fprintf(f, "Energy: %zu domains offline or to go offline whole would save an estimated "
-                   "%.3f W; DRAM power %s\n",
-                n_would, would,
+        fprintf(f, "Energy: an estimated %.3f W saved by the domains offline whole or to go "
+                   "offline from here (%zu); DRAM power %s\n",
+                would, n_would,
                 pf.dram_watts >= 0 ? (snprintf(c, sizeof(c), "measured %.2f W", pf.dram_watts), c)
                 : m->power.rapl.n > 0 ? "measured by RAPL (one reading is no interval)"
                                       : "not measured (no RAPL DRAM counter)");

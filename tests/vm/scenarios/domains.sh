@@ -57,9 +57,9 @@ done
 
 mp_config '[Power]
 Domains=device'
+# what --once says the machine has, before the daemon starts (README.md shows it)
+"$(mempowerd_bin)" --once | sed -n '/^Power domains/,/^Energy/p' | while read -r l; do log "once: $l"; done
 mp_start
-# what --once says the machine has
-mempowerd_json | jq -c '.domains[] | [.name, .kind, .blocks, .action]' | while read -r l; do log "domain: $l"; done
 
 # Watch both DIMMs: never a block of each offline before one is offline whole.
 first=
