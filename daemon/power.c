@@ -146,7 +146,10 @@ static int power_regroup(Manager *m)
         _cleanup_(domain_sources_free) DomainSources src = { 0 };
         DomainTable fresh = { 0 };
         Power *p = &m->power;
-        _cleanup_free_ DomainTrack *old = NULL;
+        _cleanup_free_ DomainTrack *old = NULL, *tracks = NULL;
+        _cleanup_free_ DomainStat *stats = NULL;
+        _cleanup_free_ uint64_t *expected = NULL;
+        _cleanup_free_ PlanVerdict *verdicts = NULL;
         size_t n, n_old = p->domains.n;
         int r;
 
@@ -157,20 +160,23 @@ static int power_regroup(Manager *m)
         if (r < 0)
                 return r;
         n = fresh.n ? fresh.n : 1;
+        stats = calloc(n, sizeof(*stats));
+        tracks = calloc(n, sizeof(*tracks));
+        expected = calloc(n, sizeof(*expected));
+        verdicts = calloc(n, sizeof(*verdicts));
+        if (!stats || !tracks || !expected || !verdicts) {
+                /* the old grouping stays, whole */
+                domain_table_free(&fresh);
+                return -ENOMEM;
+        }
 
         /* the history goes with the name */
         old = TAKE_PTR(p->tracks);
         power_arrays_free(p);
-        p->stats = calloc(n, sizeof(*p->stats));
-        p->tracks = calloc(n, sizeof(*p->tracks));
-        p->expected_usec = calloc(n, sizeof(*p->expected_usec));
-        p->verdicts = calloc(n, sizeof(*p->verdicts));
-        if (!p->stats || !p->tracks || !p->expected_usec || !p->verdicts) {
-                power_arrays_free(p);
-                domain_table_free(&fresh);
-                domain_table_free(&p->domains); /* no table: no domain is a target */
-                return -ENOMEM;
-        }
+        p->stats = TAKE_PTR(stats);
+        p->tracks = TAKE_PTR(tracks);
+        p->expected_usec = TAKE_PTR(expected);
+        p->verdicts = TAKE_PTR(verdicts);
         if (old)
                 qsort(old, n_old, sizeof(*old), track_compare);
         for (size_t i = 0; i < fresh.n; i++) {
@@ -230,15 +236,21 @@ void power_refresh(Manager *m)
 
 void power_snapshot(const Manager *m, PlanInput *in)
 {
+        static const DomainTable none = { .mode = DOMAINS_AUTO };
         const Power *p = &m->power;
 
-        if (!p->stats)
-                return; /* never grouped: no domains, Domains=block as before */
+        in->units = p->units_cap >= m->table.n ? p->units : NULL;
+        if (!p->stats) {
+                /* never grouped: blocks alone only if that is what is
+                 * configured, else no domain at all (nothing is a target) */
+                if (m->config.domains != DOMAINS_BLOCK)
+                        in->domains = &none;
+                return;
+        }
         domain_stats_compute(&p->domains, m->table.blocks, m->table.n, p->stats);
         in->domains = &p->domains;
         in->domain_stats = p->stats;
         in->domain_expected_usec = p->expected_usec;
-        in->units = p->units_cap >= m->table.n ? p->units : NULL;
 }
 
 static int power_read_bindings(Manager *m, int node, bool quiet)
@@ -249,10 +261,15 @@ static int power_read_bindings(Manager *m, int node, bool quiet)
 
         r = bindings_read(m->roots.procfs_fd, (uint32_t)node, &m->has_memory, &res);
         if (r < 0) {
-                n->bindings_usec = 0;
-                return log_warning_errno(r, "Failed to read the memory policies of the processes; "
-                                            "node %d stays online: %m",
-                                         node);
+                /* fail closed: as if a process were bound there, until the
+                 * next reading (a target emptying the node is given up) */
+                if (!n->bound || n->bindings_usec == 0)
+                        log_warning_errno(r, "Failed to read the memory policies of the processes; "
+                                             "node %d stays online: %m",
+                                          node);
+                n->bindings_usec = now_usec();
+                n->bound = true;
+                return r;
         }
         if (quiet)
                 log_debug("Node %d: %s", node, res.bound ? res.what : "no process depends on it alone");
@@ -278,7 +295,8 @@ bool power_check_bindings(Manager *m, const Plan *plan)
         if (m->power.bindings_try_usec && now - m->power.bindings_try_usec < USEC_PER_SEC)
                 return false;
         m->power.bindings_try_usec = now;
-        return power_read_bindings(m, node, false) >= 0;
+        (void)power_read_bindings(m, node, false);
+        return true; /* read or failed closed: plan again with it */
 }
 
 void power_read_all_bindings(Manager *m)

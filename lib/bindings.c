@@ -76,6 +76,76 @@ int bindings_numa_maps_line(const char *line, uint32_t node, const IndexSet *has
         return dep;
 }
 
+/* Does a line of text (numa_maps) bind to node alone? complete_only: the
+ * text was cut, its last line may be half. */
+static bool scan_lines(char *text, bool complete_only, uint32_t node, const IndexSet *has_memory,
+                       BindingsResult *res)
+{
+        for (char *line = text; line && *line;) {
+                char *nl = strchr(line, '\n');
+
+                if (!nl && complete_only)
+                        break;
+                if (nl)
+                        *nl = '\0';
+                if (bindings_numa_maps_line(line, node, has_memory, res->what, sizeof(res->what)) > 0)
+                        return true;
+                line = nl ? nl + 1 : NULL;
+        }
+        return false;
+}
+
+/* A thread's own policy (set_mempolicy) shows only in its task's numa_maps,
+ * on every mapping without a policy of its own: the first lines say it,
+ * and reading no further spares walking the whole address space again. */
+#define TASK_PREFIX 4096
+
+static int read_threads(int procfs_fd, const char *pid, uint32_t node, const IndexSet *has_memory,
+                        BindingsResult *res)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        char path[300];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/task", pid);
+        fd = openat(procfs_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d))) {
+                _cleanup_close_ int tfd = -1;
+                char buf[TASK_PREFIX + 1];
+                ssize_t n;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9' || strcmp(de->d_name, pid) == 0)
+                        continue;
+                snprintf(path, sizeof(path), "%s/task/%s/numa_maps", pid, de->d_name);
+                tfd = openat(procfs_fd, path, O_RDONLY | O_CLOEXEC);
+                if (tfd < 0) {
+                        if (errno == ENOENT || errno == ESRCH)
+                                continue; /* the thread ended */
+                        return -errno;
+                }
+                n = read_full(tfd, buf, TASK_PREFIX);
+                if (n < 0) {
+                        if (n == -ESRCH || n == -ENOENT)
+                                continue;
+                        return (int)n;
+                }
+                buf[n] = '\0';
+                if (scan_lines(buf, n == TASK_PREFIX, node, has_memory, res))
+                        return 1;
+        }
+        return 0;
+}
+
 /* 1: pid depends on node alone, 0 not, <0 could not be read. */
 static int read_process(int procfs_fd, const char *pid, uint32_t node, const IndexSet *has_memory,
                         BindingsResult *res)
@@ -109,16 +179,9 @@ static int read_process(int procfs_fd, const char *pid, uint32_t node, const Ind
                 return -EFBIG;
         if (r < 0)
                 return r;
-        for (char *line = maps; line && *line;) {
-                char *nl = strchr(line, '\n');
-
-                if (nl)
-                        *nl = '\0';
-                if (bindings_numa_maps_line(line, node, has_memory, res->what, sizeof(res->what)) > 0)
-                        return 1;
-                line = nl ? nl + 1 : NULL;
-        }
-        return 0;
+        if (scan_lines(maps, false, node, has_memory, res))
+                return 1;
+        return read_threads(procfs_fd, pid, node, has_memory, res);
 }
 
 int bindings_read(int procfs_fd, uint32_t node, const IndexSet *has_memory, BindingsResult *ret)
@@ -135,8 +198,16 @@ int bindings_read(int procfs_fd, uint32_t node, const IndexSet *has_memory, Bind
         if (!d)
                 return -errno;
         fd = -1; /* d has it */
-        while ((errno = 0, de = readdir(d))) {
+        for (;;) {
                 int r;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return -errno;
+                        break;
+                }
 
                 if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
                     strspn(de->d_name, "0123456789") != strlen(de->d_name))
@@ -151,8 +222,15 @@ int bindings_read(int procfs_fd, uint32_t node, const IndexSet *has_memory, Bind
                         snprintf(res.what, sizeof(res.what), "numa_maps too large");
                         break;
                 }
-                if (r < 0)
-                        continue; /* gone, or a kernel thread */
+                if (r == -ENOENT || r == -ESRCH)
+                        continue; /* gone meanwhile */
+                if (r < 0) {
+                        /* unreadable (permissions, an LSM): it may bind */
+                        res.bound = true;
+                        res.pid = (pid_t)atoi(de->d_name);
+                        snprintf(res.what, sizeof(res.what), "unreadable: %s", strerror(-r));
+                        break;
+                }
                 res.processes++;
                 if (r > 0) {
                         res.bound = true;
@@ -160,8 +238,6 @@ int bindings_read(int procfs_fd, uint32_t node, const IndexSet *has_memory, Bind
                         break;
                 }
         }
-        if (errno != 0)
-                return -errno;
         *ret = res;
         return 0;
 }

@@ -9,7 +9,11 @@
  *
  * - /proc/PID/numa_maps, the policy of every mapping (a mapping without
  *   one shows the task's): "bind:1", "bind=static:0-1";
- * - /proc/PID/status, "Mems_allowed_list:" (the cpuset's nodes).
+ * - /proc/PID/status, "Mems_allowed_list:" (the cpuset's nodes);
+ * - the first lines of /proc/PID/task/TID/numa_maps of its other threads
+ *   (a thread's own set_mempolicy shows only there).
+ *
+ * A process that cannot be read (permissions, an LSM) counts as bound.
  *
  * numa_maps walks each mapping's pages: a read of every process costs about
  * as much as counting their pages once. The planner asks for it only while
@@ -37,7 +41,7 @@ bool bindings_set_depends(const IndexSet *nodes, uint32_t node, const IndexSet *
 int bindings_numa_maps_line(const char *line, uint32_t node, const IndexSet *has_memory,
                             char *ret_what, size_t what_size);
 
-/* Every process under procfs_fd. Processes that vanish meanwhile, and
- * kernel threads, are skipped. -ENOMEM, or the error of opening procfs:
+/* Every process under procfs_fd. Processes that vanish meanwhile are
+ * skipped; one that cannot be read counts as bound. -ENOMEM, or the error of opening procfs:
  * a reading that failed must not count as "none bound". */
 int bindings_read(int procfs_fd, uint32_t node, const IndexSet *has_memory, BindingsResult *ret);

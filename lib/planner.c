@@ -353,8 +353,9 @@ static int emptying_node(const Ctx *x, const PlannerState *st)
         d = domain_get(x, id);
         if (!d || !domain_whole_node(x, d, &x->in->domain_stats[id]))
                 return -1;
-        /* its bindings are read again before each of its blocks goes */
-        return x->in->nodes[d->node].bound ? -1 : d->node;
+        /* no floor only on a fresh reading: a process bound there since
+         * would run short unseen (the target asks for readings) */
+        return bindings_fresh(x, d->node) && !x->in->nodes[d->node].bound ? d->node : -1;
 }
 
 static int ctx_init(Ctx *x, const PlanInput *in, const PlannerState *st)
@@ -824,13 +825,13 @@ static PlanVerdict domain_verdict_start(const Ctx *x, const PlannerState *st, Do
 
         if (v != VERDICT_OK)
                 return v;
-        if (node_busy(x, st, dc->d->node))
-                return VERDICT_NODE_BUSY;
         if (dc->whole_node) {
                 v = verdict_bindings(x, dc->d->node, p);
                 if (v != VERDICT_OK)
                         return v;
         }
+        if (node_busy(x, st, dc->d->node))
+                return VERDICT_NODE_BUSY;
         t = (Take){
                 .node = dc->d->node,
                 .free = dc->s->usage.free,
@@ -848,13 +849,13 @@ static PlanVerdict domain_verdict_start(const Ctx *x, const PlannerState *st, Do
 
 /* Reasons a target waits for rather than is given up for: they pass by
  * themselves. The reserve, the floors or the destinations running short
- * mean the machine needs memory the target was to give up: it is dropped,
- * and what of it is offline given back. */
+ * mean the machine needs memory the target was to give up, and a block
+ * backing off after a failed offline may never go: it is dropped, and what
+ * of it is offline given back. */
 static bool verdict_transient(PlanVerdict v)
 {
         switch (v) {
         case VERDICT_NODE_BUSY:
-        case VERDICT_BACKOFF:
         case VERDICT_CHECKING:
         case VERDICT_UNKNOWN_USAGE:
         case VERDICT_GOING_OFFLINE:
@@ -914,6 +915,16 @@ static void plan_abort(const Ctx *x, Plan *p, PlanReason reason, PlanVerdict ver
         a->index = in->evac.index;
         a->node = in->evac.node;
         a->verdict = verdict;
+}
+
+/* Memory goes back in this plan: nothing starts (its figures are from
+ * before, and what comes back was given back for a reason). */
+static bool plan_onlines(const Plan *p)
+{
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (p->actions[i].kind == PLAN_ONLINE)
+                        return true;
+        return false;
 }
 
 static bool plan_has_online(const Plan *p, uint32_t index)
@@ -1201,12 +1212,14 @@ static void continue_evacuation(const Ctx *x, const PlannerState *st, Plan *p)
                 DomainCheck dc;
                 uint32_t id = domain_of(x->dt, b->index);
 
-                if (id == DOMAIN_NONE)
-                        v = VERDICT_NO_DOMAIN;
+                if (id == DOMAIN_NONE || st->target_block == UINT32_MAX ||
+                    domain_of(x->dt, st->target_block) != id)
+                        v = VERDICT_NO_DOMAIN; /* grouped anew meanwhile */
                 else {
                         domain_check_init(x, id, &dc);
                         whole_node = dc.whole_node;
-                        if (whole_node)
+                        v = domain_verdict_static(x, &dc);
+                        if (v == VERDICT_OK && whole_node)
                                 v = verdict_bindings(x, b->node, p);
                         if (v == VERDICT_CHECKING)
                                 return; /* the offline waits for the reading */
@@ -1300,7 +1313,7 @@ static void start_block(const Ctx *x, PlannerState *st, Plan *p)
 
 /* The domain's next block: the online one cheapest to empty that may go
  * now (its node's floor waived when the domain is all its node has). */
-static void start_domain_block(const Ctx *x, const DomainCheck *dc, Plan *p, PlanReason reason)
+static bool start_domain_block(const Ctx *x, const DomainCheck *dc, Plan *p, PlanReason reason)
 {
         const MemBlock *b, *best = NULL;
         int best_dest = -1, dest;
@@ -1316,8 +1329,21 @@ static void start_domain_block(const Ctx *x, const DomainCheck *dc, Plan *p, Pla
                 best = b;
                 best_dest = dest;
         }
-        if (best)
-                plan_migrate_or_offline(p, reason, best, best_dest);
+        if (!best)
+                return false;
+        plan_migrate_or_offline(p, reason, best, best_dest);
+        return true;
+}
+
+/* The target is given up: what of it is offline goes back before anything
+ * else starts. */
+static void drop_target(const Ctx *x, PlannerState *st, Plan *p, uint32_t id, PlanVerdict v)
+{
+        p->dropped = id;
+        p->dropped_verdict = v;
+        p->target = DOMAIN_NONE;
+        st->target_block = UINT32_MAX;
+        give_back_partial(x, st, p);
 }
 
 /* Domains: the target until it is offline or given up, else the domain the
@@ -1336,19 +1362,14 @@ static void start_domain(const Ctx *x, PlannerState *st, Plan *p)
                 if (id != DOMAIN_NONE) {
                         domain_check_init(x, id, &dc);
                         v = domain_verdict_start(x, st, &dc, true, p);
-                        if (v == VERDICT_OK) {
-                                start_domain_block(x, &dc, p, PLAN_REASON_DOMAIN);
-                                return;
-                        }
-                        if (verdict_transient(v))
+                        /* the domain may go as a whole but no block of it
+                         * alone: one node must take a block's pages */
+                        if (v == VERDICT_OK && !start_domain_block(x, &dc, p, PLAN_REASON_DOMAIN))
+                                v = VERDICT_NO_DESTINATION;
+                        if (v == VERDICT_OK || verdict_transient(v))
                                 return;
                         if (v != VERDICT_OFFLINED && v != VERDICT_OFFLINE_OTHER) {
-                                /* given up: what of it is offline goes back
-                                 * before anything else starts */
-                                p->dropped = id;
-                                p->dropped_verdict = v;
-                                st->target_block = UINT32_MAX;
-                                give_back_partial(x, st, p);
+                                drop_target(x, st, p, id, v);
                                 return;
                         }
                 }
@@ -1402,11 +1423,10 @@ static void start_domain(const Ctx *x, PlannerState *st, Plan *p)
                         return;
                 }
         }
-        if (!have)
+        if (!have || !start_domain_block(x, &best, p, reason))
                 return;
         st->target_block = x->dt->members[best.d->first];
         p->target = best.id;
-        start_domain_block(x, &best, p, reason);
 }
 
 /* EjectEmptyDevices=yes: the first ACPI device offline whole, all of it
@@ -1438,6 +1458,27 @@ static bool plan_eject(const Ctx *x, Plan *p)
                 return a != NULL;
         }
         return false;
+}
+
+/* A whole node being emptied has no floor while its memory policies are
+ * fresh: ask for a reading well before the last one goes stale. */
+static void keep_bindings_fresh(const Ctx *x, const PlannerState *st, Plan *p)
+{
+        const PlanNode *n;
+        const Domain *d;
+        uint32_t id;
+
+        if (!x->by_domain || st->target_block == UINT32_MAX || p->check_bindings_node >= 0)
+                return;
+        id = domain_of(x->dt, st->target_block);
+        d = domain_get(x, id);
+        if (!d || !domain_whole_node(x, d, &x->in->domain_stats[id]))
+                return;
+        n = &x->in->nodes[d->node];
+        if (!n->bindings_usec ||
+            (x->in->now_usec > n->bindings_usec &&
+             x->in->now_usec - n->bindings_usec > PLAN_BINDINGS_FRESH_USEC / 2))
+                p->check_bindings_node = d->node;
 }
 
 static void start_evacuation(const Ctx *x, PlannerState *st, Plan *p)
@@ -1540,9 +1581,10 @@ int planner_decide(const PlanInput *in, PlannerState *st, Plan *ret)
                         plan_abort(&x, ret, PLAN_REASON_REFUSED, machine);
                 if (!hold && evac_active(in))
                         continue_evacuation(&x, st, ret);
-                else if (!hold && !plan_eject(&x, ret))
+                else if (!hold && !plan_onlines(ret) && !plan_eject(&x, ret))
                         start_evacuation(&x, st, ret);
         }
+        keep_bindings_fresh(&x, st, ret);
         if (x.by_domain && st->target_block != UINT32_MAX)
                 ret->target = domain_of(x.dt, st->target_block);
         /* The free pages of blocks onlined now are not a free at the next
@@ -1614,7 +1656,8 @@ static void explain_domains(Ctx *x, const PlannerState *st, PlanVerdict machine,
                 if (domain_verdicts)
                         domain_verdicts[id] = v;
                 if (v == VERDICT_OK && n_cand < x->in->n_blocks)
-                        scratch[n_cand++] = dc.s->usage.movable << 32 | (uint64_t)(UINT32_MAX - id);
+                        scratch[n_cand++] = u64_min(dc.s->usage.movable, UINT32_MAX) << 32 |
+                                            (uint64_t)(UINT32_MAX - id);
                 else
                         set_domain_verdict(x, dc.d, v, verdicts);
         }

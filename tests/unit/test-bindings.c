@@ -80,6 +80,18 @@ static void test_tree(void)
         CHECK(res.bound);
         CHECK_EQ_STR(res.what, "cpuset 1");
 
+        /* a thread's own policy shows in its task's numa_maps only */
+        fake_unlink(root, "300/status");
+        fake_write(root, "300/status", "Name:\tdb\nMems_allowed_list:\t0-1\n");
+        fake_write(root, "300/task/300/numa_maps", "7f00 default anon=1 N0=1\n");
+        CHECK_EQ_INT(bindings_read(fd, 1, &mem, &res), 0);
+        CHECK(!res.bound);
+        fake_write(root, "300/task/301/numa_maps", "7f00 bind:1 anon=1 N1=1\n7f10 bind:1 an");
+        CHECK_EQ_INT(bindings_read(fd, 1, &mem, &res), 0);
+        CHECK(res.bound);
+        CHECK_EQ_INT(res.pid, 300);
+        CHECK_EQ_STR(res.what, "bind:1");
+
         close(fd);
         /* no procfs to read: an error, never "none bound" */
         CHECK(bindings_read(-1, 1, &mem, &res) < 0);
