@@ -337,14 +337,18 @@ void power_account(Manager *m)
                         bool saving = !dry && domain_saving(&p->stats[i]);
                         double w = energy_saving_watts(&m->config, d->kind,
                                                        d->n_blocks * m->table.block_size_bytes);
+                        /* a block alone is no news (Domains=block) */
+                        int level = d->kind == DOMAIN_BLOCK ? LOG_DEBUG : LOG_INFO;
 
                         if (saving) {
                                 watts += w;
                                 n_off++;
                         }
+
                         if (saving && !t->offline_since_usec) {
                                 t->offline_since_usec = now;
-                                log_info("Power domain %s (%s, %s) is offline whole: saves an "
+                                log_full_errno(level, 0,
+                                         "Power domain %s (%s, %s) is offline whole: saves an "
                                          "estimated %.3f W",
                                          d->name, domain_kind_to_string(d->kind),
                                          format_bytes(d->n_blocks * m->table.block_size_bytes, a,
@@ -359,8 +363,10 @@ void power_account(Manager *m)
                                         p->expected_usec[i] = t->expected_usec;
                                 }
                                 t->offline_since_usec = 0;
-                                log_info("Power domain %s is back in use after %" PRIu64 " s offline",
-                                         d->name, stay / (uint64_t)USEC_PER_SEC);
+                                log_full_errno(level, 0,
+                                               "Power domain %s is back in use after %" PRIu64
+                                               " s offline",
+                                               d->name, stay / (uint64_t)USEC_PER_SEC);
                         }
                 }
         }
