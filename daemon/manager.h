@@ -100,7 +100,6 @@ typedef struct Power {
         DomainStat *stats;       /* domains.n entries each: */
         DomainTrack *tracks;
         uint64_t *expected_usec; /* the planner's view of tracks[].expected_usec */
-        PlanVerdict *verdicts;   /* scratch of ListDomains and the report */
         HandshakeUnit *units;    /* the handshake's scratch, units_cap entries (>= table.n) */
         size_t units_cap;
         unsigned regroup;        /* regroup at the next this many refreshes */

@@ -40,11 +40,9 @@ static void power_arrays_free(Power *p)
         free(p->stats);
         free(p->tracks);
         free(p->expected_usec);
-        free(p->verdicts);
         p->stats = NULL;
         p->tracks = NULL;
         p->expected_usec = NULL;
-        p->verdicts = NULL;
 }
 
 void power_open(Manager *m)
@@ -149,7 +147,6 @@ static int power_regroup(Manager *m)
         _cleanup_free_ DomainTrack *old = NULL, *tracks = NULL;
         _cleanup_free_ DomainStat *stats = NULL;
         _cleanup_free_ uint64_t *expected = NULL;
-        _cleanup_free_ PlanVerdict *verdicts = NULL;
         size_t n, n_old = p->domains.n;
         int r;
 
@@ -163,8 +160,7 @@ static int power_regroup(Manager *m)
         stats = calloc(n, sizeof(*stats));
         tracks = calloc(n, sizeof(*tracks));
         expected = calloc(n, sizeof(*expected));
-        verdicts = calloc(n, sizeof(*verdicts));
-        if (!stats || !tracks || !expected || !verdicts) {
+        if (!stats || !tracks || !expected) {
                 /* the old grouping stays, whole */
                 domain_table_free(&fresh);
                 return -ENOMEM;
@@ -176,7 +172,6 @@ static int power_regroup(Manager *m)
         p->stats = TAKE_PTR(stats);
         p->tracks = TAKE_PTR(tracks);
         p->expected_usec = TAKE_PTR(expected);
-        p->verdicts = TAKE_PTR(verdicts);
         if (old)
                 qsort(old, n_old, sizeof(*old), track_compare);
         for (size_t i = 0; i < fresh.n; i++) {
