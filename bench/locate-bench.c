@@ -7,7 +7,14 @@
  * the pagemap entries walked and their rate. Needs root (PFNs are hidden
  * from pagemap without CAP_SYS_ADMIN).
  *
- * Usage: locate-bench [MiB ...]   (default: 16 64 256 1024 4096) */
+ * Usage: locate-bench [MiB ...]   (default: 16 64 256 1024 4096)
+ *
+ * locate-bench --sparse GIB MIB: a process with GIB GiB of address space of
+ * which MIB MiB are touched, in three shapes (touched at the start of one
+ * mapping; a PROT_NONE reservation of which the start was made writable, as
+ * JVMs do; one page in every GIB*1024/MIB spread over one mapping), each
+ * located three ways side by side: PAGEMAP_SCAN where the kernel has it, the
+ * smaps fallback, and every virtual page read (PAGEMAP_LOCATE_FULL_WALK). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,13 +58,15 @@ typedef struct Timing {
         PageLocations last;
 } Timing;
 
-static int time_self(const Roots *roots, int kfd, uint64_t start, uint64_t count, Timing *t)
+static int time_self_flags(const Roots *roots, int kfd, uint64_t start, uint64_t count,
+                           unsigned flags, Timing *t)
 {
         *t = (Timing){.best_ns = UINT64_MAX};
         for (int i = 0; i < REPEAT; i++) {
                 PageLocations l = {};
                 uint64_t t0 = now_nsec();
-                int r = pagemap_locate_pid(roots->procfs_fd, getpid(), kfd, start, count, &l);
+                int r = pagemap_locate_pid(roots->procfs_fd, getpid(), kfd, start, count, flags,
+                                           &l);
                 uint64_t dt = now_nsec() - t0;
 
                 if (r < 0) {
@@ -67,6 +76,84 @@ static int time_self(const Roots *roots, int kfd, uint64_t start, uint64_t count
                 t->best_ns = u64_min(t->best_ns, dt);
                 page_locations_free(&t->last);
                 t->last = l;
+        }
+        return 0;
+}
+
+static int time_self(const Roots *roots, int kfd, uint64_t start, uint64_t count, Timing *t)
+{
+        return time_self_flags(roots, kfd, start, count, 0, t);
+}
+
+enum { SHAPE_HEAD, SHAPE_RESERVED, SHAPE_SPREAD, N_SHAPES };
+
+static const char *const shape_names[N_SHAPES] = {
+    [SHAPE_HEAD] = "touched at the start",
+    [SHAPE_RESERVED] = "PROT_NONE reservation",
+    [SHAPE_SPREAD] = "spread, 1 page in N",
+};
+
+static int sparse_bench(const Roots *roots, int kfd, uint64_t block_bytes, uint64_t page_size,
+                        unsigned gib, unsigned mib)
+{
+        static const unsigned flags[] = {0, PAGEMAP_LOCATE_NO_SCAN, PAGEMAP_LOCATE_FULL_WALK};
+        size_t size = (size_t)gib << 30, touched = (size_t)mib << 20;
+        uint64_t count = block_bytes / page_size;
+
+        if (gib == 0 || touched == 0 || touched > size) {
+                fprintf(stderr, "--sparse GIB MIB: MIB must be between 1 and GIB * 1024\n");
+                return 2;
+        }
+        printf("sparse process: %u GiB of address space, %u MiB touched (4 KiB pages); "
+               "this process only, %d runs each, best shown\n\n",
+               gib, mib, REPEAT);
+        printf("%-22s | %10s %10s | %10s %10s %5s | %10s %10s | %8s\n", "shape", "scan ms",
+               "read KiB", "smaps ms", "read KiB", "skip", "full ms", "read KiB", "found");
+        for (int shape = 0; shape < N_SHAPES; shape++) {
+                size_t stride = shape == SHAPE_SPREAD ? size / (touched / page_size) : page_size;
+                Timing t[3] = {};
+                uint64_t pfn, start;
+                char *p;
+                int r = 0;
+
+                p = mmap(NULL, size, shape == SHAPE_RESERVED ? PROT_NONE : PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (p == MAP_FAILED) {
+                        fprintf(stderr, "mmap %u GiB: %s\n", gib, strerror(errno));
+                        return 1;
+                }
+                madvise(p, size, MADV_NOHUGEPAGE);
+                if (shape == SHAPE_RESERVED && mprotect(p, touched, PROT_READ | PROT_WRITE) < 0) {
+                        fprintf(stderr, "mprotect: %s\n", strerror(errno));
+                        munmap(p, size);
+                        return 1;
+                }
+                for (size_t o = 0, n = 0; o < size && n < touched / page_size; o += stride, n++)
+                        p[o] = 1;
+                pfn = own_pfn(roots->procfs_fd, p, page_size);
+                start = pfn - pfn % count;
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = time_self_flags(roots, kfd, start, count, flags[k], &t[k]);
+                if (r < 0)
+                        fprintf(stderr, "locate: %s\n", strerror(-r));
+                else
+                        printf("%-22s | %10.2f %10" PRIu64 " | %10.2f %10" PRIu64 " %5" PRIu64
+                               " | %10.2f %10" PRIu64 " | %8zu\n",
+                               shape_names[shape], (double)t[0].best_ns / 1e6,
+                               t[0].last.pagemap_bytes / 1024, (double)t[1].best_ns / 1e6,
+                               t[1].last.pagemap_bytes / 1024, t[1].last.vmas_skipped,
+                               (double)t[2].best_ns / 1e6, t[2].last.pagemap_bytes / 1024,
+                               t[2].last.n_items);
+                if (r >= 0 && t[0].last.pagemap_scans == 0)
+                        printf("%-22s   (no PAGEMAP_SCAN in this kernel: the first column walked "
+                               "as the second)\n",
+                               "");
+                fflush(stdout);
+                for (int k = 0; k < 3; k++)
+                        page_locations_free(&t[k].last);
+                munmap(p, size);
+                if (r < 0)
+                        return 1;
         }
         return 0;
 }
@@ -111,6 +198,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "locate-bench needs root (kpageflags, PFNs in pagemap)\n");
                 roots_close(&roots);
                 return 77;
+        }
+
+        if (argc == 4 && strcmp(argv[1], "--sparse") == 0) {
+                r = sparse_bench(&roots, kfd, block_bytes, page_size,
+                                 (unsigned)strtoul(argv[2], NULL, 10),
+                                 (unsigned)strtoul(argv[3], NULL, 10));
+                roots_close(&roots);
+                return r;
         }
 
         printf("block %" PRIu64 " MiB, %d runs each, best shown; 4 KiB anonymous pages, "

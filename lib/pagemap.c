@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/kernel-page-flags.h>
 
@@ -23,6 +24,32 @@
 /* A /proc/PID/maps larger than this is not a maps file. The kernel's default
  * vm.max_map_count (65530) gives a few MiB at most. */
 #define MAPS_MAX_BYTES (256u * 1024u * 1024u)
+
+/* PAGEMAP_SCAN (Linux 6.7, include/uapi/linux/fs.h), spelled out here for
+ * older headers: the ioctl returns the ranges of a process's address space
+ * whose pages match a category, here "present". */
+typedef struct PmPageRegion {
+        uint64_t start, end, categories;
+} PmPageRegion;
+
+typedef struct PmScanArg {
+        uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+        uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+} PmScanArg;
+
+#define PM_PAGE_IS_PRESENT (UINT64_C(1) << 3)
+#define PM_PAGEMAP_SCAN    _IOWR('f', 16, PmScanArg)
+
+/* Regions returned by one PAGEMAP_SCAN call (48 KiB), and the largest hole
+ * between two that is read rather than skipped (2 KiB of pagemap). */
+#define PM_SCAN_REGIONS   2048u
+#define PM_SCAN_MERGE_GAP 256u
+
+/* A process is walked through smaps (skipping VMAs with nothing resident)
+ * when PAGEMAP_SCAN is not there and its address space is more than
+ * SPARSE_RATIO times what it has resident and larger by SPARSE_MIN_PAGES. */
+#define SPARSE_RATIO     4u
+#define SPARSE_MIN_PAGES (16u * 1024u)
 
 /* Largest folio whose head is looked for before the start of the range:
  * PMD order on 4 KiB pages. */
@@ -282,8 +309,17 @@ typedef struct Target {
         const uint64_t *kpf; /* flag words of the range, or NULL */
         int kpf_fd;          /* for flag words outside the range, or -1 */
         uint64_t *buf;       /* PAGEMAP_CHUNK_ENTRIES pagemap entries */
+        PmPageRegion *regions; /* PM_SCAN_REGIONS, for PAGEMAP_SCAN */
         uint64_t page_size;
+        unsigned flags;        /* PagemapLocateFlags */
+        int scan_state;        /* SCAN_UNKNOWN, SCAN_WORKS or SCAN_UNSUPPORTED */
 } Target;
+
+enum {
+        SCAN_UNKNOWN,
+        SCAN_WORKS,
+        SCAN_UNSUPPORTED,
+};
 
 static bool target_has(const Target *t, uint64_t pfn)
 {
@@ -335,15 +371,18 @@ typedef struct PidScan {
         uint64_t reads;       /* preads that returned data */
         uint64_t empty_reads; /* preads that returned nothing */
         uint64_t bytes;
+        uint64_t scans;        /* PAGEMAP_SCAN calls */
+        uint64_t vmas_skipped; /* VMAs smaps showed with nothing resident */
 } PidScan;
 
-static int scan_vma(const Target *t, int pagemap_fd, pid_t pid, const MapsEntry *m,
-                    PageLocations *acc, PidScan *s)
+/* Read the pagemap entries of virtual pages [first, last) and report those
+ * in the range. *prev_pfn: the PFN of the virtual page before first, if it
+ * was reported or covered, else UINT64_MAX; updated. Returns 0, 1 at the end
+ * of the address space (a short read), or -errno that ends the process. */
+static int scan_range(const Target *t, int pagemap_fd, pid_t pid, uint64_t first, uint64_t last,
+                      PageLocations *acc, PidScan *s, uint64_t *ret_prev_pfn)
 {
-        uint64_t first = m->start / t->page_size;
-        uint64_t last = m->end / t->page_size + (m->end % t->page_size != 0); /* exclusive */
-        /* PFN of the previous virtual page, if it was reported or covered. */
-        uint64_t prev_pfn = UINT64_MAX;
+        uint64_t prev_pfn = *ret_prev_pfn;
         int r;
 
         for (uint64_t vp = first; vp < last;) {
@@ -403,11 +442,133 @@ static int scan_vma(const Target *t, int pagemap_fd, pid_t pid, const MapsEntry 
                                 return r;
                         prev_pfn = pfn;
                 }
+                *ret_prev_pfn = prev_pfn;
                 if (entries < n)
-                        return 0; /* short read: the end of the address space */
+                        return 1; /* short read: the end of the address space */
                 vp += n;
         }
         return 0;
+}
+
+/* Only the present ranges of [first, last), as PAGEMAP_SCAN gives them.
+ * Ranges less than PM_SCAN_MERGE_GAP pages apart are read as one: a pread
+ * costs more than the entries of a small hole. Returns 0, -EOPNOTSUPP when
+ * the kernel does not have the ioctl (nothing was read), or -errno that ends
+ * the process. */
+static int scan_present(Target *t, int pagemap_fd, pid_t pid, uint64_t first, uint64_t last,
+                        PageLocations *acc, PidScan *s)
+{
+        uint64_t at = first * t->page_size, end = last * t->page_size;
+        uint64_t run_start = 0, run_end = 0; /* pages, [run_start, run_end) not yet read */
+        uint64_t prev_pfn;
+        bool flushed;
+        int r;
+
+        while (at < end) {
+                PmScanArg a = {
+                    .size = sizeof(a),
+                    .start = at,
+                    .end = end,
+                    .vec = (uint64_t)(uintptr_t)t->regions,
+                    .vec_len = PM_SCAN_REGIONS,
+                    .category_mask = PM_PAGE_IS_PRESENT,
+                    .return_mask = PM_PAGE_IS_PRESENT,
+                };
+                long n = ioctl(pagemap_fd, PM_PAGEMAP_SCAN, &a);
+
+                if (n < 0) {
+                        r = -errno;
+                        /* ENOTTY: no such ioctl (before 6.7); EINVAL: one
+                         * that does not know these arguments. */
+                        if (t->scan_state == SCAN_UNKNOWN && (r == -ENOTTY || r == -EINVAL)) {
+                                t->scan_state = SCAN_UNSUPPORTED;
+                                return -EOPNOTSUPP;
+                        }
+                        if (r == -ENOMEM || r == -ESRCH || r == -ENOENT)
+                                return r;
+                        return 0; /* the VMA went away or cannot be read: skip it */
+                }
+                t->scan_state = SCAN_WORKS;
+                s->scans++;
+                flushed = false;
+                for (long i = 0; i < n && i < (long)PM_SCAN_REGIONS; i++) {
+                        const PmPageRegion *g = &t->regions[i];
+                        uint64_t gs = g->start / t->page_size, ge = g->end / t->page_size;
+
+                        if (gs >= ge || g->start < at || g->end > end)
+                                continue;
+                        if (run_end > run_start && gs < run_end + PM_SCAN_MERGE_GAP &&
+                            gs >= run_end) {
+                                run_end = ge;
+                                continue;
+                        }
+                        if (run_end > run_start) {
+                                prev_pfn = UINT64_MAX; /* a hole before: no folio spans it */
+                                r = scan_range(t, pagemap_fd, pid, run_start, run_end, acc, s,
+                                               &prev_pfn);
+                                if (r != 0)
+                                        return r < 0 ? r : 0;
+                                flushed = true;
+                        }
+                        run_start = gs;
+                        run_end = ge;
+                }
+                /* A full batch whose ranges all merged: the VMA is dense
+                 * with small holes (pages spread through it). Reading the
+                 * rest straight costs less than listing it. */
+                if (n == (long)PM_SCAN_REGIONS && !flushed && run_end > run_start) {
+                        run_end = last;
+                        break;
+                }
+                if (a.walk_end <= at || a.walk_end > end)
+                        break; /* no progress: do not spin */
+                at = a.walk_end;
+        }
+        if (run_end > run_start) {
+                prev_pfn = UINT64_MAX;
+                r = scan_range(t, pagemap_fd, pid, run_start, run_end, acc, s, &prev_pfn);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Whether the kernel has PAGEMAP_SCAN: one call over the first page of the
+ * address space, which no process maps. */
+static void scan_probe(Target *t, int pagemap_fd)
+{
+        PmScanArg a = {
+            .size = sizeof(a),
+            .start = 0,
+            .end = t->page_size,
+            .vec = (uint64_t)(uintptr_t)t->regions,
+            .vec_len = 1,
+            .category_mask = PM_PAGE_IS_PRESENT,
+            .return_mask = PM_PAGE_IS_PRESENT,
+        };
+
+        if (ioctl(pagemap_fd, PM_PAGEMAP_SCAN, &a) >= 0)
+                t->scan_state = SCAN_WORKS;
+        else if (errno == ENOTTY || errno == EINVAL)
+                t->scan_state = SCAN_UNSUPPORTED;
+}
+
+static int scan_vma(Target *t, int pagemap_fd, pid_t pid, const MapsEntry *m, PageLocations *acc,
+                    PidScan *s)
+{
+        uint64_t first = m->start / t->page_size;
+        uint64_t last = m->end / t->page_size + (m->end % t->page_size != 0); /* exclusive */
+        uint64_t prev_pfn = UINT64_MAX;
+        int r;
+
+        if (!(t->flags & (PAGEMAP_LOCATE_FULL_WALK | PAGEMAP_LOCATE_NO_SCAN)) &&
+            t->scan_state != SCAN_UNSUPPORTED) {
+                r = scan_present(t, pagemap_fd, pid, first, last, acc, s);
+                if (r != -EOPNOTSUPP)
+                        return r;
+        }
+        r = scan_range(t, pagemap_fd, pid, first, last, acc, s, &prev_pfn);
+        return r < 0 ? r : 0;
 }
 
 static int classify_open_error(int err)
@@ -418,12 +579,56 @@ static int classify_open_error(int err)
         return err;
 }
 
-static int locate_pid(int procfs_fd, pid_t pid, const Target *t, PageLocations *acc)
+/* Whether /proc/PID/statm shows an address space much larger than what is
+ * resident: then smaps, which says per VMA what is resident, costs less than
+ * reading pagemap for every virtual page. False when statm cannot be read. */
+static bool process_is_sparse(int dirfd)
+{
+        char buf[256];
+        uint64_t size = 0, resident = 0;
+        ssize_t n;
+        int fd;
+
+        fd = openat(dirfd, "statm", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        n = pread_full(fd, buf, sizeof(buf) - 1, 0);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        if (sscanf(buf, "%" SCNu64 " %" SCNu64, &size, &resident) != 2)
+                return false;
+        return size > resident && size - resident >= SPARSE_MIN_PAGES &&
+               size / SPARSE_RATIO > resident;
+}
+
+/* The resident kB of an smaps field line "Rss:   123 kB", or -1 when the
+ * line is not that field. */
+static int64_t smaps_rss_kb(const char *line, const char *end)
+{
+        const char *p = line + 4;
+        uint64_t v;
+
+        if (end - line < 5 || memcmp(line, "Rss:", 4) != 0)
+                return -1;
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        if (p >= end || *p < '0' || *p > '9')
+                return -1;
+        if (parse_dec(&p, &v) < 0 || v > INT64_MAX)
+                return -1;
+        return (int64_t)v;
+}
+
+static int locate_pid(int procfs_fd, pid_t pid, Target *t, PageLocations *acc)
 {
         _cleanup_close_ int dirfd = -1, pagemap_fd = -1;
         _cleanup_free_ char *maps = NULL;
         size_t maps_len = 0, before = acc->n_items;
         uint64_t vmas = 0;
+        bool smaps, pending = false;
+        MapsEntry m = {};
         PidScan s = {};
         char name[16];
         int r = 0;
@@ -437,15 +642,43 @@ static int locate_pid(int procfs_fd, pid_t pid, const Target *t, PageLocations *
         dirfd = openat(procfs_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return classify_open_error(-errno);
-        r = file_read_all_at(dirfd, "maps", MAPS_MAX_BYTES, &maps, &maps_len);
+        if (t->scan_state == SCAN_UNKNOWN &&
+            !(t->flags & (PAGEMAP_LOCATE_FULL_WALK | PAGEMAP_LOCATE_NO_SCAN))) {
+                /* Failing here (a kernel thread) is not the end: the open
+                 * below decides. */
+                pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (pagemap_fd >= 0)
+                        scan_probe(t, pagemap_fd);
+        }
+        /* Without PAGEMAP_SCAN (or asked to do without), a sparse process is
+         * read through smaps: its lines are maps lines, each followed by the
+         * VMA's fields, Rss among them. */
+        smaps = !(t->flags & PAGEMAP_LOCATE_FULL_WALK) &&
+                (t->scan_state == SCAN_UNSUPPORTED || (t->flags & PAGEMAP_LOCATE_NO_SCAN)) &&
+                process_is_sparse(dirfd);
+        r = file_read_all_at(dirfd, smaps ? "smaps" : "maps", MAPS_MAX_BYTES, &maps, &maps_len);
         if (r < 0)
                 return classify_open_error(r);
 
         for (const char *line = maps, *end = maps + maps_len; line < end;) {
                 const char *nl = memchr(line, '\n', (size_t)(end - line));
-                MapsEntry m;
+                const char *eol = nl ? nl : end;
+                bool walk = false;
 
-                if (maps_parse_line(line, &m) >= 0 && maps_entry_is_migratable(&m)) {
+                if (maps_parse_line(line, &m) >= 0) {
+                        pending = maps_entry_is_migratable(&m);
+                        walk = pending && !smaps;
+                } else if (smaps && pending) {
+                        int64_t kb = smaps_rss_kb(line, eol);
+
+                        if (kb == 0) {
+                                pending = false;
+                                s.vmas_skipped++;
+                        } else if (kb > 0)
+                                walk = true;
+                }
+                if (walk) {
+                        pending = false;
                         /* Opened only now: a kernel thread (empty maps) has
                          * no pagemap to open (ESRCH). */
                         if (pagemap_fd < 0) {
@@ -480,6 +713,9 @@ static int locate_pid(int procfs_fd, pid_t pid, const Target *t, PageLocations *
 
         acc->processes_scanned++;
         acc->pagemap_bytes += s.bytes;
+        acc->pagemap_scans += s.scans;
+        acc->vmas_skipped += s.vmas_skipped;
+        acc->processes_smaps += smaps;
         acc->pages_found += acc->n_items - before;
         return (int)u64_min(acc->n_items - before, INT_MAX);
 
@@ -488,10 +724,19 @@ fail:
         return r;
 }
 
+static void target_done(Target *t)
+{
+        free((uint64_t *)t->kpf);
+        free(t->buf);
+        free(t->regions);
+        *t = (Target){};
+}
+
 static int target_init(Target *t, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
-                       uint64_t **ret_kpf, uint64_t **ret_buf)
+                       unsigned flags)
 {
         _cleanup_free_ uint64_t *kpf = NULL, *buf = NULL;
+        _cleanup_free_ PmPageRegion *regions = NULL;
         long ps = sysconf(_SC_PAGESIZE);
         int r;
 
@@ -504,31 +749,31 @@ static int target_init(Target *t, int kpageflags_fd, uint64_t start_pfn, uint64_
                         return r;
         }
         buf = malloc(PAGEMAP_CHUNK_ENTRIES * 8);
-        if (!buf)
+        regions = calloc(PM_SCAN_REGIONS, sizeof(PmPageRegion));
+        if (!buf || !regions)
                 return -ENOMEM;
         *t = (Target){
             .start_pfn = start_pfn,
             .count = count,
-            .kpf = kpf,
+            .kpf = TAKE_PTR(kpf),
             .kpf_fd = kpageflags_fd,
-            .buf = buf,
+            .buf = TAKE_PTR(buf),
+            .regions = TAKE_PTR(regions),
             .page_size = ps > 0 ? (uint64_t)ps : 4096,
+            .flags = flags,
         };
-        *ret_kpf = TAKE_PTR(kpf);
-        *ret_buf = TAKE_PTR(buf);
         return 0;
 }
 
 int pagemap_locate_pid(int procfs_fd, pid_t pid, int kpageflags_fd, uint64_t start_pfn,
-                       uint64_t count, PageLocations *acc)
+                       uint64_t count, unsigned flags, PageLocations *acc)
 {
-        _cleanup_free_ uint64_t *kpf = NULL, *buf = NULL;
-        Target t;
+        _cleanup_(target_done) Target t = {};
         int r;
 
         if (procfs_fd < 0 || !acc)
                 return -EINVAL;
-        r = target_init(&t, kpageflags_fd, start_pfn, count, &kpf, &buf);
+        r = target_init(&t, kpageflags_fd, start_pfn, count, flags);
         if (r < 0)
                 return r;
         return locate_pid(procfs_fd, pid, &t, acc);
@@ -554,17 +799,16 @@ static bool parse_pid(const char *s, pid_t *ret)
 int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
                          unsigned flags, PageLocations *ret)
 {
-        _cleanup_free_ uint64_t *kpf = NULL, *buf = NULL;
         _cleanup_(page_locations_free) PageLocations acc = {};
+        _cleanup_(target_done) Target t = {};
         pid_t self = getpid();
         struct dirent *de;
-        Target t;
         DIR *d;
         int fd, r;
 
         if (procfs_fd < 0 || !ret)
                 return -EINVAL;
-        r = target_init(&t, kpageflags_fd, start_pfn, count, &kpf, &buf);
+        r = target_init(&t, kpageflags_fd, start_pfn, count, flags);
         if (r < 0)
                 return r;
 

@@ -24,9 +24,15 @@
  * move_pages answers -EFAULT for the zero page and -EBUSY for the tails of a
  * folio that moved with its head.
  *
- * Cost: every page of every VMA is read from pagemap (8 bytes), in reads of
- * up to PAGEMAP_CHUNK_ENTRIES, so it grows with the mapped address space,
- * not with the pages found (bench/locate-bench). */
+ * Cost: pagemap is read (8 bytes per virtual page, in reads of up to
+ * PAGEMAP_CHUNK_ENTRIES) only where pages are present. With PAGEMAP_SCAN
+ * (Linux 6.7) the kernel lists each VMA's present ranges first, so the walk
+ * grows with what is resident, not with the mapped address space. Without
+ * it, a sparse process (statm: address space over 4 times the resident set
+ * and 64 MiB larger) is read through smaps, and VMAs with no Rss are
+ * skipped; a VMA with anything resident is read whole. Other processes read
+ * every page of every VMA, as PAGEMAP_LOCATE_FULL_WALK does for all
+ * (bench/locate-bench compares the three). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,6 +83,9 @@ typedef struct PageLocations {
         uint64_t processes_denied;  /* maps or pagemap not readable (EACCES) */
         uint64_t pages_found;       /* == n_items */
         uint64_t pagemap_bytes;     /* bytes of pagemap read */
+        uint64_t pagemap_scans;     /* PAGEMAP_SCAN calls made */
+        uint64_t processes_smaps;   /* processes walked through smaps (sparse, no PAGEMAP_SCAN) */
+        uint64_t vmas_skipped;      /* VMAs smaps showed with nothing resident */
 } PageLocations;
 
 /* Frees the items and resets all counters. Takes NULL. */
@@ -89,6 +98,10 @@ static inline uint64_t page_locations_skipped(const PageLocations *l)
 
 typedef enum PagemapLocateFlags {
         PAGEMAP_LOCATE_SKIP_SELF = 1 << 0, /* do not report the caller's own pages */
+        PAGEMAP_LOCATE_NO_SCAN = 1 << 1,   /* as if the kernel had no PAGEMAP_SCAN */
+        PAGEMAP_LOCATE_FULL_WALK = 1 << 2, /* read every virtual page (no PAGEMAP_SCAN,
+                                            * no smaps): the reference for tests and
+                                            * benchmarks */
 } PagemapLocateFlags;
 
 /* Entries read from pagemap with one pread at most (512 KiB). */
@@ -117,4 +130,4 @@ int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, u
  * hidden: all present pages read PFN 0), -ENOMEM. acc is unchanged on
  * failure. */
 int pagemap_locate_pid(int procfs_fd, pid_t pid, int kpageflags_fd, uint64_t start_pfn,
-                       uint64_t count, PageLocations *acc);
+                       uint64_t count, unsigned flags, PageLocations *acc);

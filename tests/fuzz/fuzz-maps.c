@@ -258,7 +258,7 @@ static void check_walk(const char *maps, size_t maps_len, const uint8_t *bin, si
         else
                 expect_r = x.n > INT_MAX ? INT_MAX : (int)x.n;
 
-        r = pagemap_locate_pid(procfs_fd, FAKE_PID, -1, start_pfn, count, &acc);
+        r = pagemap_locate_pid(procfs_fd, FAKE_PID, -1, start_pfn, count, 0, &acc);
         FUZZ_ASSERT(r == expect_r);
         if (r >= 0) {
                 FUZZ_ASSERT(acc.n_items == x.n && acc.processes_scanned == 1);
@@ -269,7 +269,7 @@ static void check_walk(const char *maps, size_t maps_len, const uint8_t *bin, si
                 FUZZ_ASSERT(acc.n_items == 0);
         page_locations_free(&acc);
 
-        r = pagemap_locate_pid(procfs_fd, FAKE_PID, kpf_fd, start_pfn, count, &acc);
+        r = pagemap_locate_pid(procfs_fd, FAKE_PID, kpf_fd, start_pfn, count, 0, &acc);
         if (expect_r < 0)
                 FUZZ_ASSERT(r == expect_r);
         else {

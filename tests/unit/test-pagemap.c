@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -357,12 +358,12 @@ static void test_fake_tree(void)
         page_locations_free(&l);
 
         /* One process at a time. */
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 100, -1, R0, 16, &acc), 4);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 7, -1, R0, 16, &acc), 1);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 200, -1, R0, 16, &acc), -ESRCH);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 500, -1, R0, 16, &acc), -ESRCH);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 4242, -1, R0, 16, &acc), -ESRCH);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 300, -1, R0, 16, &acc), 0);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 100, -1, R0, 16, 0, &acc), 4);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 7, -1, R0, 16, 0, &acc), 1);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 200, -1, R0, 16, 0, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 500, -1, R0, 16, 0, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 4242, -1, R0, 16, 0, &acc), -ESRCH);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 300, -1, R0, 16, 0, &acc), 0);
         CHECK_EQ_INT(acc.n_items, 5);
         CHECK_EQ_INT(acc.processes_scanned, 3);
         page_locations_free(&acc);
@@ -373,7 +374,7 @@ static void test_fake_tree(void)
         CHECK_EQ_INT(pagemap_locate_range(fd, -1, UINT64_C(1) << 55, 1, 0, &l), -EINVAL);
         CHECK_EQ_INT(pagemap_locate_range(fd, -1, (UINT64_C(1) << 55) - 1, 2, 0, &l), -EINVAL);
         CHECK_EQ_INT(pagemap_locate_range(-1, -1, R0, 16, 0, &l), -EINVAL);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 0, -1, R0, 16, &acc), -EINVAL);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 0, -1, R0, 16, 0, &acc), -EINVAL);
         CHECK_EQ_INT(l.processes_scanned, 99);
 
         close(fd);
@@ -400,13 +401,94 @@ static void test_fake_hidden_pfns(void)
         pm_write(&pm, root, "401");
         fd = open_dir(root);
 
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 400, -1, 0, 16, &acc), -EPERM);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 400, -1, 0, 16, 0, &acc), -EPERM);
         CHECK_EQ_INT(acc.n_items, 0);
         CHECK_EQ_INT(acc.processes_scanned, 0);
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 401, -1, 0, 16, &acc), 0);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 401, -1, 0, 16, 0, &acc), 0);
         CHECK_EQ_INT(pagemap_locate_range(fd, -1, 0, 16, 0, &l), -EPERM);
         CHECK_EQ_INT(l.processes_scanned, 99);
         page_locations_free(&acc);
+
+        close(fd);
+        tmpdir_remove(root);
+}
+
+/* A sparse process on a kernel without PAGEMAP_SCAN: walked through smaps,
+ * VMAs with no Rss skipped (here one holds a present entry the kernel would
+ * not show there, so skipping is visible); FULL_WALK reads maps and finds it. */
+static void smaps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, unsigned rss_kb)
+{
+        size_t l;
+
+        maps_add(buf, size, vpage, npages, "rw-p 00000000 00:00 0");
+        l = strlen(buf);
+        snprintf(buf + l, size - l,
+                 "Size:           %8" PRIu64 " kB\nRss:            %8u kB\n"
+                 "AnonHugePages:         0 kB\nVmFlags: rd wr mr mw me ac\n",
+                 npages * page_size / 1024, rss_kb);
+}
+
+static void test_fake_sparse(void)
+{
+        char *root = tmpdir_make();
+        char maps[1024] = "", smaps[2048] = "";
+        FakePagemap pm = {};
+        PageLocations l = {};
+        int fd;
+
+        maps_add(maps, sizeof(maps), 1, 1, "rw-p 00000000 00:00 0");
+        maps_add(maps, sizeof(maps), 0x100, 0x4000, "rw-p 00000000 00:00 0");
+        maps_add(maps, sizeof(maps), 0x5000, 1, "rw-p 00000000 00:00 0");
+        smaps_add(smaps, sizeof(smaps), 1, 1, 4);
+        smaps_add(smaps, sizeof(smaps), 0x100, 0x4000, 0);
+        smaps_add(smaps, sizeof(smaps), 0x5000, 1, 4);
+        pm_set(&pm, 1, PRESENT | R0);
+        pm_set(&pm, 0x200, PRESENT | (R0 + 1));
+        pm_set(&pm, 0x5000, PRESENT | (R0 + 2));
+        fake_write(root, "42/maps", maps);
+        fake_write(root, "42/smaps", smaps);
+        fake_write(root, "42/statm", "16386 2 0 0 0 2 0\n");
+        pm_write(&pm, root, "42");
+        /* The same VMAs, not sparse (resident more than a quarter). */
+        fake_write(root, "43/maps", maps);
+        fake_write(root, "43/smaps", smaps);
+        fake_write(root, "43/statm", "16386 8000 0 0 0 2 0\n");
+        pm_set(&pm, 1, PRESENT | (R0 + 3));
+        pm_set(&pm, 0x200, PRESENT | (R0 + 4));
+        pm_write(&pm, root, "43");
+        fd = open_dir(root);
+
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_NO_SCAN, &l), 2);
+        CHECK(has(&l, 42, 1 * page_size));
+        CHECK(has(&l, 42, 0x5000 * page_size));
+        CHECK(!has(&l, 42, 0x200 * page_size));
+        CHECK_EQ_INT(l.processes_smaps, 1);
+        CHECK_EQ_INT(l.vmas_skipped, 1);
+        CHECK_EQ_INT(l.pagemap_bytes, 16); /* two one-page VMAs */
+        CHECK_EQ_INT(l.pagemap_scans, 0);
+        page_locations_free(&l);
+
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_FULL_WALK, &l), 3);
+        CHECK(has(&l, 42, 0x200 * page_size));
+        CHECK_EQ_INT(l.processes_smaps, 0);
+        CHECK_EQ_INT(l.vmas_skipped, 0);
+        page_locations_free(&l);
+
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 43, -1, R0, 16, PAGEMAP_LOCATE_NO_SCAN, &l), 2);
+        CHECK(has(&l, 43, 0x200 * page_size));
+        CHECK_EQ_INT(l.processes_smaps, 0);
+        page_locations_free(&l);
+
+        /* A walk of all, not told: the ioctl fails on these regular files
+         * (ENOTTY), as on a kernel before 6.7, and the sparse one is read
+         * through smaps. */
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 16, 0, &l), 4);
+        CHECK(!has(&l, 42, 0x200 * page_size));
+        CHECK(has(&l, 43, 0x200 * page_size));
+        CHECK_EQ_INT(l.processes_smaps, 1);
+        CHECK_EQ_INT(l.vmas_skipped, 1);
+        CHECK_EQ_INT(l.pagemap_scans, 0);
+        page_locations_free(&l);
 
         close(fd);
         tmpdir_remove(root);
@@ -567,6 +649,123 @@ static uint64_t own_pagemap_entry(int procfs_fd, const void *p)
         return e;
 }
 
+static bool kernel_at_least(int major, int minor)
+{
+        struct utsname u;
+        int a = 0, b = 0;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+                return false;
+        return a > major || (a == major && b >= minor);
+}
+
+/* Whether x and y hold the same pages of [lo, hi): the walks' own buffers
+ * may land in the block too, and differ from walk to walk. */
+static bool same_locations(const PageLocations *x, const PageLocations *y, uintptr_t lo,
+                           uintptr_t hi)
+{
+        size_t i = 0, j = 0;
+
+        for (;;) {
+                while (i < x->n_items && (x->items[i].addr < lo || x->items[i].addr >= hi))
+                        i++;
+                while (j < y->n_items && (y->items[j].addr < lo || y->items[j].addr >= hi))
+                        j++;
+                if (i == x->n_items || j == y->n_items)
+                        return i == x->n_items && j == y->n_items;
+                if (x->items[i].pid != y->items[j].pid || x->items[i].addr != y->items[j].addr)
+                        return false;
+                i++, j++;
+        }
+}
+
+/* Two sparse shapes: one 4 GiB mapping with a page touched every 16 MiB,
+ * and a 4 GiB PROT_NONE reservation of which the first 4 MiB were made
+ * writable and touched (as JVMs and malloc arenas do); and a dense one, 32
+ * MiB with every other page touched (more ranges than one PAGEMAP_SCAN
+ * call returns, all merged: read straight). All three ways of walking find
+ * the same pages; PAGEMAP_SCAN reads pagemap only where pages are, smaps
+ * skips the untouched reservation. */
+static void test_live_sparse(int procfs_fd, int kfd, uint64_t block_pages)
+{
+        const size_t big = UINT64_C(4) << 30, step = 16u << 20, head = 4u << 20;
+        const size_t dense = 32u << 20;
+        PageLocations scan = {}, smaps = {}, full = {};
+        char *a, *b, *c;
+        uint64_t pfn, start;
+
+        a = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+        b = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        c = mmap(NULL, dense, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED) {
+                fprintf(stderr, "live pagemap: no room for 8 GiB of address space, sparse case skipped\n");
+                goto out;
+        }
+        madvise(a, big, MADV_NOHUGEPAGE);
+        madvise(b, big, MADV_NOHUGEPAGE);
+        for (size_t i = 0; i < big; i += step)
+                a[i] = 1;
+        CHECK(mprotect(b, head, PROT_READ | PROT_WRITE) == 0);
+        for (size_t i = 0; i < head; i += page_size)
+                b[i] = 1;
+        madvise(c, dense, MADV_NOHUGEPAGE);
+        for (size_t i = 0; i < dense; i += 2 * page_size)
+                c[i] = 1;
+
+        /* The block of b's first page, then of c's. */
+        for (int target = 0; target < 2; target++) {
+                const char *mark = target == 0 ? b : c;
+
+                pfn = own_pagemap_entry(procfs_fd, mark) & ((UINT64_C(1) << 55) - 1);
+                CHECK(pfn != 0);
+                start = pfn - pfn % block_pages;
+                CHECK(pagemap_locate_pid(procfs_fd, getpid(), kfd, start, block_pages, 0,
+                                         &scan) >= 1);
+                CHECK(pagemap_locate_pid(procfs_fd, getpid(), kfd, start, block_pages,
+                                         PAGEMAP_LOCATE_NO_SCAN, &smaps) >= 1);
+                CHECK(pagemap_locate_pid(procfs_fd, getpid(), kfd, start, block_pages,
+                                         PAGEMAP_LOCATE_FULL_WALK, &full) >= 1);
+                CHECK(has(&full, getpid(), (uintptr_t)mark));
+                for (int k = 0; k < 3; k++) {
+                        uintptr_t lo = (uintptr_t)(k == 0 ? a : k == 1 ? b : c);
+                        uintptr_t hi = lo + (k == 2 ? dense : big);
+
+                        CHECK(same_locations(&scan, &full, lo, hi));
+                        CHECK(same_locations(&smaps, &full, lo, hi));
+                }
+                /* Both big mappings read whole: 8 bytes per 4 KiB of 8 GiB. */
+                CHECK(full.pagemap_bytes >= 2 * big / page_size * 8);
+                CHECK_EQ_INT(full.processes_smaps, 0);
+                CHECK_EQ_INT(smaps.processes_smaps, 1);
+                CHECK(smaps.vmas_skipped >= 1);
+                CHECK(smaps.pagemap_bytes < full.pagemap_bytes - big / page_size * 8 / 2);
+                if (kernel_at_least(6, 7)) {
+                        CHECK(scan.pagemap_scans > 0);
+                        CHECK(scan.pagemap_bytes < full.pagemap_bytes / 100);
+                }
+                if (target == 0)
+                        fprintf(stderr,
+                                "live pagemap: sparse process: %" PRIu64
+                                " KiB of pagemap read with PAGEMAP_SCAN (%" PRIu64
+                                " calls), %" PRIu64 " KiB via smaps (%" PRIu64
+                                " VMAs skipped), %" PRIu64 " KiB walking everything\n",
+                                scan.pagemap_bytes / 1024, scan.pagemap_scans,
+                                smaps.pagemap_bytes / 1024, smaps.vmas_skipped,
+                                full.pagemap_bytes / 1024);
+                page_locations_free(&scan);
+                page_locations_free(&smaps);
+                page_locations_free(&full);
+        }
+out:
+        if (a != MAP_FAILED)
+                munmap(a, big);
+        if (b != MAP_FAILED)
+                munmap(b, big);
+        if (c != MAP_FAILED)
+                munmap(c, dense);
+}
+
 static void test_live(void)
 {
         const size_t size = 8u << 20;
@@ -609,7 +808,7 @@ static void test_live(void)
         start = pfn - pfn % block_pages;
 
         /* This process alone, without and with kpageflags. */
-        r = pagemap_locate_pid(roots.procfs_fd, getpid(), -1, start, block_pages, &l);
+        r = pagemap_locate_pid(roots.procfs_fd, getpid(), -1, start, block_pages, 0, &l);
         CHECK(r >= 1);
         CHECK(has(&l, getpid(), (uintptr_t)page));
         CHECK_EQ_INT(l.processes_scanned, 1);
@@ -618,7 +817,7 @@ static void test_live(void)
 
         kfd = openat(roots.procfs_fd, "kpageflags", O_RDONLY | O_CLOEXEC);
         CHECK(kfd >= 0);
-        r = pagemap_locate_pid(roots.procfs_fd, getpid(), kfd, start, block_pages, &l);
+        r = pagemap_locate_pid(roots.procfs_fd, getpid(), kfd, start, block_pages, 0, &l);
         CHECK(r >= 1);
         CHECK(has(&l, getpid(), (uintptr_t)page));
         page_locations_free(&l);
@@ -679,7 +878,7 @@ static void test_live(void)
 
                                 start = hpfn - hpfn % block_pages;
                                 r = pagemap_locate_pid(roots.procfs_fd, getpid(), kfd, start,
-                                                       block_pages, &l);
+                                                       block_pages, 0, &l);
                                 CHECK(r >= 1);
                                 for (size_t i = 0; i < l.n_items; i++)
                                         if (l.items[i].addr >= (uintptr_t)h &&
@@ -712,7 +911,7 @@ static void test_live(void)
                         if (setgid(65534) < 0 || setuid(65534) < 0 || prctl(PR_SET_DUMPABLE, 1) < 0)
                                 _exit(3);
                         r = pagemap_locate_pid(roots.procfs_fd, getpid(), -1, start, block_pages,
-                                               &c);
+                                               0, &c);
                         page_locations_free(&c);
                         if (r != -EPERM) {
                                 fprintf(stderr, "unprivileged locate_pid: %d\n", r);
@@ -730,6 +929,7 @@ static void test_live(void)
                 }
         }
 
+        test_live_sparse(roots.procfs_fd, kfd, block_pages);
         close(kfd);
         munmap(p, size);
 out:
@@ -746,6 +946,7 @@ int main(void)
         test_fake_tree();
         test_fake_hidden_pfns();
         test_fake_skip_self();
+        test_fake_sparse();
         test_fake_folios();
         test_fake_chunks();
         test_live();
