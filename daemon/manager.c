@@ -1347,9 +1347,15 @@ static void manager_notify_status(Manager *m)
                 else
                         online++;
         }
-        sd_notifyf(false, "STATUS=%zu blocks online, %zu offline (%" PRIu64 " MiB)%s",
-                   online, offline, offline * m->table.block_size_bytes / (1024 * 1024),
-                   manager_dry_run(m) ? ", dry run" : "");
+        if (m->scan.first_count_blocks > 0)
+                sd_notifyf(false, "STATUS=Counting: %zu of %zu blocks counted%s",
+                           m->scan.first_count_blocks - u64_min(m->scan.forced,
+                                                                m->scan.first_count_blocks),
+                           m->scan.first_count_blocks, manager_dry_run(m) ? ", dry run" : "");
+        else
+                sd_notifyf(false, "STATUS=%zu blocks online, %zu offline (%" PRIu64 " MiB)%s",
+                           online, offline, offline * m->table.block_size_bytes / (1024 * 1024),
+                           manager_dry_run(m) ? ", dry run" : "");
 }
 
 /* What a tick does once its counts are done. */
@@ -1388,6 +1394,14 @@ static int on_scan_step(sd_event_source *s, void *userdata)
         if (scanner_step(m) > 0)
                 return 0; /* stays enabled: the next step after other events */
         (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (m->scan.first_count_blocks > 0) {
+                log_info("First count done: %zu blocks in %.1f ms (%.1f ms of CPU)",
+                         m->scan.first_count_blocks,
+                         (double)(clock_ns(CLOCK_MONOTONIC) - m->scan.first_count_start_ns) / 1e6,
+                         (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) -
+                                  m->scan.first_count_cpu_ns) / 1e6);
+                m->scan.first_count_blocks = 0;
+        }
         manager_answer_rescans(m);
         manager_tick_end(m);
         return 0;
@@ -1708,9 +1722,6 @@ int manager_run(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
-        r = scanner_count_all(m);
-        if (r < 0)
-                log_warning_errno(r, "Initial count incomplete, continuing: %m");
         m->last_tick_ns = m->last_reread_ns = clock_ns(CLOCK_MONOTONIC);
 
         r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
@@ -1724,7 +1735,16 @@ int manager_run(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scanner: %m");
         (void)sd_event_source_set_priority(m->scan_source, SD_EVENT_PRIORITY_IDLE);
-        (void)sd_event_source_set_enabled(m->scan_source, SD_EVENT_OFF);
+        /* The first count of every block runs after READY=1, one block per
+         * loop iteration, whatever the scan budget: on a machine with
+         * terabytes it takes seconds, and nothing is decided about a block
+         * before it is counted. */
+        scanner_force_all(m);
+        m->scan.first_count_blocks = m->scan.forced;
+        m->scan.first_count_start_ns = clock_ns(CLOCK_MONOTONIC);
+        m->scan.first_count_cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        (void)sd_event_source_set_enabled(m->scan_source,
+                                          m->scan.forced > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
 
         log_info("mempowerd " PACKAGE_VERSION " running: %zu blocks of %" PRIu64
                  " MiB, tick %.1fs, scan budget %.2f%% of a CPU%s",

@@ -121,7 +121,11 @@ typedef struct Scanner {
         uint64_t *buf;
         size_t buf_size;
         uint64_t block_cost_ns; /* measured CPU cost of counting one block */
-        size_t forced;          /* blocks Rescan() asked for, not counted yet */
+        size_t forced;          /* blocks to count whatever the budget (the first count,
+                                 * Rescan()), not counted yet */
+        size_t first_count_blocks;     /* while the first count after start runs: its blocks */
+        uint64_t first_count_start_ns; /* CLOCK_MONOTONIC when it started */
+        uint64_t first_count_cpu_ns;   /* CLOCK_PROCESS_CPUTIME_ID when it started */
 } Scanner;
 
 typedef struct Manager {

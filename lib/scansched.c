@@ -68,26 +68,44 @@ bool scansched_block_probe(const MemBlock *b)
         return b->state == BLOCK_ONLINE && b->usage_valid && page_usage_used(&b->usage) == 0;
 }
 
+/* Position of the first block whose index is at or after index (the table
+ * is in index order), or t->n. */
+static size_t position_from(const BlockTable *t, uint64_t index)
+{
+        size_t lo = 0, hi = t->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (t->blocks[mid].index < index)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
 ssize_t scansched_next(ScanSched *s, const BlockTable *t)
 {
-        size_t start = 0;
+        ssize_t pick = -1;
+        size_t start;
 
         if (t->n == 0)
                 return -1;
-        for (size_t i = 0; i < t->n; i++)
-                if (t->blocks[i].stale && !t->blocks[i].usage_valid)
-                        return (ssize_t)i;
-
-        /* first position at or after the cursor */
-        while (start < t->n && t->blocks[start].index < s->cursor)
-                start++;
+        start = position_from(t, s->cursor);
         for (size_t k = 0; k < t->n; k++) {
                 size_t i = (start + k) % t->n;
 
                 if (!t->blocks[i].stale)
                         continue;
-                s->cursor = t->blocks[i].index + 1;
-                return (ssize_t)i;
+                if (!t->blocks[i].usage_valid) {
+                        pick = (ssize_t)i;
+                        break;
+                }
+                if (pick < 0)
+                        pick = (ssize_t)i;
         }
-        return -1;
+        if (pick >= 0)
+                s->cursor = t->blocks[pick].index + 1;
+        return pick;
 }

@@ -57,7 +57,8 @@ bool scansched_block_stale(const MemBlock *b, uint64_t node_free_pages_now, uint
 bool scansched_block_probe(const MemBlock *b);
 
 /* Position in t of the next block to count among those marked stale
- * (MemBlock.stale): blocks with no valid usage first (lowest index), then
- * the others round-robin from the cursor. Returns -1 when none is stale.
- * Advances the cursor past the returned block. */
+ * (MemBlock.stale), round-robin from the cursor: blocks with no valid usage
+ * first, then the others. Returns -1 when none is stale. Advances the
+ * cursor past the returned block: counting every block once (at start)
+ * costs one step each, not a walk of the table each. */
 ssize_t scansched_next(ScanSched *s, const BlockTable *t);

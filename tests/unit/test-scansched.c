@@ -120,13 +120,21 @@ static void test_next(void)
         /* never-counted blocks come first */
         CHECK_EQ_INT(scansched_next(&s, &t), 2);
         blocks[2].stale = false;
-        /* then round-robin from the cursor */
-        CHECK_EQ_INT(scansched_next(&s, &t), 0);
-        CHECK_EQ_INT(scansched_next(&s, &t), 1);
+        /* then round-robin from the cursor, past it */
         CHECK_EQ_INT(scansched_next(&s, &t), 4); /* 9 is fresh */
         CHECK_EQ_INT(scansched_next(&s, &t), 0); /* wraps */
+        CHECK_EQ_INT(scansched_next(&s, &t), 1);
+        CHECK_EQ_INT(scansched_next(&s, &t), 4);
         s.cursor = 5; /* a cursor in a hole resumes at the next block */
         CHECK_EQ_INT(scansched_next(&s, &t), 4);
+        /* a never-counted block anywhere wins over counted ones before it */
+        s.cursor = 0;
+        blocks[3].stale = true;
+        blocks[3].usage_valid = false;
+        CHECK_EQ_INT(scansched_next(&s, &t), 3);
+        CHECK_EQ_INT(s.cursor, 10);
+        blocks[3].usage_valid = true;
+        blocks[3].stale = false;
         for (size_t i = 0; i < 5; i++)
                 blocks[i].stale = false;
         CHECK_EQ_INT(scansched_next(&s, &t), -1);
