@@ -11,6 +11,8 @@
 
 duration=${CHURN_SECONDS:-180}
 cap_mib=320 # per workload: both together stay well inside the guest's memory
+vmstat_migrated() { awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat; }
+migrated0=$(vmstat_migrated)
 mp_start
 mp_wait_consolidated 2
 
@@ -88,6 +90,18 @@ report evacuations_succeeded "$(mp_prop EvacuationsSucceeded)"
 report evacuations_failed "$(mp_prop EvacuationsFailed)"
 report evacuations_aborted "$(mp_prop EvacuationsAborted)"
 report pages_migrated "$(mp_prop PagesMigrated)"
+# Migration efficiency: bytes the kernel migrated (move_pages and the
+# offlines' own migration, from /proc/vmstat) per byte offlined, and the share
+# of evacuations the handshake started (the rest: the sweep, domains).
+offlines=$(journalctl -u mempowerd -o cat --no-pager | grep -c ': offline after ')
+moved_pages=$(($(vmstat_migrated) - migrated0))
+report offlines "$offlines"
+report moved_bytes_per_offlined_byte "$(awk -v m="$moved_pages" -v o="$offlines" \
+        -v p="$(getconf PAGESIZE)" -v b="$(printf '%d' "0x$(cat "$sysmem/block_size_bytes")")" \
+        'BEGIN { printf "%.3f", o ? m * p / (o * b) : 0 }')"
+started=$(mp_prop EvacuationsStarted)
+report handshake_share_pct "$(awk -v h="$(mp_prop EvacuationsHandshake)" -v s="$started" \
+        'BEGIN { printf "%.0f", s ? h * 100 / s : 0 }')"
 printf 'exit\n' >&7
 printf 'exit\n' >&8
 exec 7>&- 8>&-
