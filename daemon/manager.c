@@ -1391,6 +1391,11 @@ static int on_scan_step(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
 
+        if (m->exiting) {
+                /* Giving back: no count, no decision, no status over it. */
+                (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
         if (scanner_step(m) > 0)
                 return 0; /* stays enabled: the next step after other events */
         (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -1448,6 +1453,8 @@ int manager_tick(Manager *m)
         manager_decide(m, PLAN_WATCH);
 
         scanner_tick(m, now, elapsed);
+        if (m->scan.first_count_blocks > 0 && !m->exiting)
+                manager_notify_status(m); /* "Counting: N of M" moves on each tick */
         if (m->scan_source)
                 return sd_event_source_set_enabled(m->scan_source, SD_EVENT_ON);
         /* no event loop: count here */

@@ -40,9 +40,13 @@ typedef struct PmScanArg {
 #define PM_PAGE_IS_PRESENT (UINT64_C(1) << 3)
 #define PM_PAGEMAP_SCAN    _IOWR('f', 16, PmScanArg)
 
-/* Regions returned by one PAGEMAP_SCAN call (48 KiB), and the largest hole
- * between two that is read rather than skipped (2 KiB of pagemap). */
+/* Regions returned by one PAGEMAP_SCAN call (48 KiB); the most pages (256
+ * MiB) and the widest span (1 GiB) one call walks, holding the process's
+ * mmap_lock; and the largest hole between two ranges that is read rather
+ * than skipped (2 KiB of pagemap). */
 #define PM_SCAN_REGIONS   2048u
+#define PM_SCAN_MAX_PAGES (64u * 1024u)
+#define PM_SCAN_MAX_SPAN  (UINT64_C(1) << 30)
 #define PM_SCAN_MERGE_GAP 256u
 
 /* A process is walked through smaps (skipping VMAs with nothing resident)
@@ -453,15 +457,14 @@ static int scan_range(const Target *t, int pagemap_fd, pid_t pid, uint64_t first
 /* Only the present ranges of [first, last), as PAGEMAP_SCAN gives them.
  * Ranges less than PM_SCAN_MERGE_GAP pages apart are read as one: a pread
  * costs more than the entries of a small hole. Returns 0, -EOPNOTSUPP when
- * the kernel does not have the ioctl (nothing was read), or -errno that ends
- * the process. */
+ * the ioctl failed and the VMA is to be read whole, or -errno that ends the
+ * process. */
 static int scan_present(Target *t, int pagemap_fd, pid_t pid, uint64_t first, uint64_t last,
                         PageLocations *acc, PidScan *s)
 {
         uint64_t at = first * t->page_size, end = last * t->page_size;
         uint64_t run_start = 0, run_end = 0; /* pages, [run_start, run_end) not yet read */
         uint64_t prev_pfn;
-        bool flushed;
         int r;
 
         while (at < end) {
@@ -471,32 +474,38 @@ static int scan_present(Target *t, int pagemap_fd, pid_t pid, uint64_t first, ui
                     .end = end,
                     .vec = (uint64_t)(uintptr_t)t->regions,
                     .vec_len = PM_SCAN_REGIONS,
+                    .max_pages = PM_SCAN_MAX_PAGES,
                     .category_mask = PM_PAGE_IS_PRESENT,
                     .return_mask = PM_PAGE_IS_PRESENT,
                 };
-                long n = ioctl(pagemap_fd, PM_PAGEMAP_SCAN, &a);
+                long n;
 
+                /* One call holds the process's mmap_lock for its whole
+                 * walk: bounded by pages found and by span. */
+                if (a.end - a.start > PM_SCAN_MAX_SPAN)
+                        a.end = a.start + PM_SCAN_MAX_SPAN;
+                n = ioctl(pagemap_fd, PM_PAGEMAP_SCAN, &a);
                 if (n < 0) {
                         r = -errno;
-                        /* ENOTTY: no such ioctl (before 6.7); EINVAL: one
-                         * that does not know these arguments. */
-                        if (t->scan_state == SCAN_UNKNOWN && (r == -ENOTTY || r == -EINVAL)) {
-                                t->scan_state = SCAN_UNSUPPORTED;
-                                return -EOPNOTSUPP;
-                        }
                         if (r == -ENOMEM || r == -ESRCH || r == -ENOENT)
                                 return r;
-                        return 0; /* the VMA went away or cannot be read: skip it */
+                        /* Anything else (an LSM, a seccomp filter): read this
+                         * VMA's pagemap whole rather than miss its pages
+                         * (what is reported twice, move_pages tolerates). */
+                        return -EOPNOTSUPP;
                 }
-                t->scan_state = SCAN_WORKS;
                 s->scans++;
-                flushed = false;
                 for (long i = 0; i < n && i < (long)PM_SCAN_REGIONS; i++) {
                         const PmPageRegion *g = &t->regions[i];
                         uint64_t gs = g->start / t->page_size, ge = g->end / t->page_size;
 
-                        if (gs >= ge || g->start < at || g->end > end)
+                        if (gs >= ge || g->start < at || g->end > a.end)
                                 continue;
+                        /* A call that stopped at a full vector may give the
+                         * last range again, whole or in part. */
+                        if (ge <= run_end)
+                                continue;
+                        gs = u64_max(gs, run_end);
                         if (run_end > run_start && gs < run_end + PM_SCAN_MERGE_GAP &&
                             gs >= run_end) {
                                 run_end = ge;
@@ -508,19 +517,11 @@ static int scan_present(Target *t, int pagemap_fd, pid_t pid, uint64_t first, ui
                                                &prev_pfn);
                                 if (r != 0)
                                         return r < 0 ? r : 0;
-                                flushed = true;
                         }
                         run_start = gs;
                         run_end = ge;
                 }
-                /* A full batch whose ranges all merged: the VMA is dense
-                 * with small holes (pages spread through it). Reading the
-                 * rest straight costs less than listing it. */
-                if (n == (long)PM_SCAN_REGIONS && !flushed && run_end > run_start) {
-                        run_end = last;
-                        break;
-                }
-                if (a.walk_end <= at || a.walk_end > end)
+                if (a.walk_end <= at || a.walk_end > a.end)
                         break; /* no progress: do not spin */
                 at = a.walk_end;
         }
@@ -533,10 +534,13 @@ static int scan_present(Target *t, int pagemap_fd, pid_t pid, uint64_t first, ui
         return 0;
 }
 
-/* Whether the kernel has PAGEMAP_SCAN: one call over the first page of the
- * address space, which no process maps. */
-static void scan_probe(Target *t, int pagemap_fd)
+/* Whether the kernel has PAGEMAP_SCAN: one call on this process's own
+ * pagemap (never another's: see locate_pid) over the first page of the
+ * address space, which nothing maps. Any failure, or no "self" below the
+ * procfs root, means without. */
+static void scan_probe(Target *t, int procfs_fd)
 {
+        _cleanup_close_ int fd = -1;
         PmScanArg a = {
             .size = sizeof(a),
             .start = 0,
@@ -547,10 +551,12 @@ static void scan_probe(Target *t, int pagemap_fd)
             .return_mask = PM_PAGE_IS_PRESENT,
         };
 
-        if (ioctl(pagemap_fd, PM_PAGEMAP_SCAN, &a) >= 0)
+        t->scan_state = SCAN_UNSUPPORTED;
+        if (t->flags & (PAGEMAP_LOCATE_FULL_WALK | PAGEMAP_LOCATE_NO_SCAN))
+                return;
+        fd = openat(procfs_fd, "self/pagemap", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 && ioctl(fd, PM_PAGEMAP_SCAN, &a) >= 0)
                 t->scan_state = SCAN_WORKS;
-        else if (errno == ENOTTY || errno == EINVAL)
-                t->scan_state = SCAN_UNSUPPORTED;
 }
 
 static int scan_vma(Target *t, int pagemap_fd, pid_t pid, const MapsEntry *m, PageLocations *acc,
@@ -562,7 +568,7 @@ static int scan_vma(Target *t, int pagemap_fd, pid_t pid, const MapsEntry *m, Pa
         int r;
 
         if (!(t->flags & (PAGEMAP_LOCATE_FULL_WALK | PAGEMAP_LOCATE_NO_SCAN)) &&
-            t->scan_state != SCAN_UNSUPPORTED) {
+            t->scan_state == SCAN_WORKS) {
                 r = scan_present(t, pagemap_fd, pid, first, last, acc, s);
                 if (r != -EOPNOTSUPP)
                         return r;
@@ -603,14 +609,22 @@ static bool process_is_sparse(int dirfd)
                size / SPARSE_RATIO > resident;
 }
 
-/* The resident kB of an smaps field line "Rss:   123 kB", or -1 when the
- * line is not that field. */
-static int64_t smaps_rss_kb(const char *line, const char *end)
+/* The kB of an smaps field line "NAME:   123 kB" whose name is one of
+ * those that say pages are mapped (Rss, and the hugetlb pages Rss leaves
+ * out), or -1 for any other line. */
+static int64_t smaps_resident_kb(const char *line, const char *end)
 {
-        const char *p = line + 4;
+        static const char *const fields[] = {"Rss:", "Private_Hugetlb:", "Shared_Hugetlb:"};
+        const char *p = NULL;
         uint64_t v;
 
-        if (end - line < 5 || memcmp(line, "Rss:", 4) != 0)
+        for (size_t k = 0; k < ELEMENTSOF(fields) && !p; k++) {
+                size_t n = strlen(fields[k]);
+
+                if ((size_t)(end - line) > n && memcmp(line, fields[k], n) == 0)
+                        p = line + n;
+        }
+        if (!p)
                 return -1;
         while (p < end && (*p == ' ' || *p == '\t'))
                 p++;
@@ -621,78 +635,94 @@ static int64_t smaps_rss_kb(const char *line, const char *end)
         return (int64_t)v;
 }
 
+static int walk_vma(Target *t, int pagemap_fd, int pagemap_err, pid_t pid, const MapsEntry *m,
+                    PageLocations *acc, PidScan *s, uint64_t *vmas)
+{
+        if (pagemap_fd < 0)
+                return classify_open_error(pagemap_err);
+        (*vmas)++;
+        return scan_vma(t, pagemap_fd, pid, m, acc, s);
+}
+
 static int locate_pid(int procfs_fd, pid_t pid, Target *t, PageLocations *acc)
 {
         _cleanup_close_ int dirfd = -1, pagemap_fd = -1;
         _cleanup_free_ char *maps = NULL;
         size_t maps_len = 0, before = acc->n_items;
-        uint64_t vmas = 0;
+        uint64_t vmas = 0, resident_kb = 0;
         bool smaps, pending = false;
         MapsEntry m = {};
         PidScan s = {};
         char name[16];
-        int r = 0;
+        int r = 0, pagemap_err = 0;
 
         if (pid <= 0)
                 return -EINVAL;
         snprintf(name, sizeof(name), "%d", (int)pid);
         /* Open the files through the PID directory so that both belong to
-         * the same process even if the PID is reused meanwhile. maps first:
-         * it is empty for kernel threads and zombies. */
+         * the same process even if the PID is reused meanwhile. pagemap
+         * before maps: a pagemap opened once the process has no memory (a
+         * kernel thread, an exiting process) goes with an empty maps, so it
+         * is never handed to PAGEMAP_SCAN (on 6.7-6.14 that oopses). Opening
+         * it may fail for kernel threads (ESRCH): only an error if maps
+         * lists anything. */
         dirfd = openat(procfs_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return classify_open_error(-errno);
-        if (t->scan_state == SCAN_UNKNOWN &&
-            !(t->flags & (PAGEMAP_LOCATE_FULL_WALK | PAGEMAP_LOCATE_NO_SCAN))) {
-                /* Failing here (a kernel thread) is not the end: the open
-                 * below decides. */
-                pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (pagemap_fd >= 0)
-                        scan_probe(t, pagemap_fd);
-        }
+        pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (pagemap_fd < 0)
+                pagemap_err = -errno;
+
         /* Without PAGEMAP_SCAN (or asked to do without), a sparse process is
          * read through smaps: its lines are maps lines, each followed by the
-         * VMA's fields, Rss among them. */
+         * VMA's fields; a VMA with no Rss and no hugetlb pages is skipped.
+         * An smaps too large to hold is read as maps, every page. */
         smaps = !(t->flags & PAGEMAP_LOCATE_FULL_WALK) &&
                 (t->scan_state == SCAN_UNSUPPORTED || (t->flags & PAGEMAP_LOCATE_NO_SCAN)) &&
                 process_is_sparse(dirfd);
-        r = file_read_all_at(dirfd, smaps ? "smaps" : "maps", MAPS_MAX_BYTES, &maps, &maps_len);
+        if (smaps) {
+                r = file_read_all_at(dirfd, "smaps", MAPS_MAX_BYTES / 4, &maps, &maps_len);
+                if (r == -EFBIG || r == -ENOMEM) {
+                        smaps = false;
+                        free(TAKE_PTR(maps));
+                }
+        }
+        if (!smaps)
+                r = file_read_all_at(dirfd, "maps", MAPS_MAX_BYTES, &maps, &maps_len);
         if (r < 0)
                 return classify_open_error(r);
 
-        for (const char *line = maps, *end = maps + maps_len; line < end;) {
-                const char *nl = memchr(line, '\n', (size_t)(end - line));
+        for (const char *line = maps, *end = maps + maps_len; line <= end;) {
+                const char *nl = line < end ? memchr(line, '\n', (size_t)(end - line)) : NULL;
                 const char *eol = nl ? nl : end;
-                bool walk = false;
+                MapsEntry next;
+                bool header = line < end && maps_parse_line(line, &next) >= 0;
 
-                if (maps_parse_line(line, &m) >= 0) {
-                        pending = maps_entry_is_migratable(&m);
-                        walk = pending && !smaps;
-                } else if (smaps && pending) {
-                        int64_t kb = smaps_rss_kb(line, eol);
-
-                        if (kb == 0) {
-                                pending = false;
-                                s.vmas_skipped++;
-                        } else if (kb > 0)
-                                walk = true;
-                }
-                if (walk) {
+                if (smaps && pending && (header || line == end)) {
+                        /* The fields of the VMA before are all read. */
                         pending = false;
-                        /* Opened only now: a kernel thread (empty maps) has
-                         * no pagemap to open (ESRCH). */
-                        if (pagemap_fd < 0) {
-                                pagemap_fd =
-                                    openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                                if (pagemap_fd < 0) {
-                                        r = classify_open_error(-errno);
+                        if (resident_kb == 0)
+                                s.vmas_skipped++;
+                        else {
+                                r = walk_vma(t, pagemap_fd, pagemap_err, pid, &m, acc, &s, &vmas);
+                                if (r < 0)
                                         goto fail;
-                                }
                         }
-                        vmas++;
-                        r = scan_vma(t, pagemap_fd, pid, &m, acc, &s);
-                        if (r < 0)
-                                goto fail;
+                }
+                if (header) {
+                        m = next;
+                        resident_kb = 0;
+                        pending = smaps && maps_entry_is_migratable(&m);
+                        if (!smaps && maps_entry_is_migratable(&m)) {
+                                r = walk_vma(t, pagemap_fd, pagemap_err, pid, &m, acc, &s, &vmas);
+                                if (r < 0)
+                                        goto fail;
+                        }
+                } else if (pending) {
+                        int64_t kb = smaps_resident_kb(line, eol);
+
+                        if (kb > 0)
+                                resident_kb += (uint64_t)kb;
                 }
                 if (!nl)
                         break;
@@ -776,6 +806,7 @@ int pagemap_locate_pid(int procfs_fd, pid_t pid, int kpageflags_fd, uint64_t sta
         r = target_init(&t, kpageflags_fd, start_pfn, count, flags);
         if (r < 0)
                 return r;
+        scan_probe(&t, procfs_fd);
         return locate_pid(procfs_fd, pid, &t, acc);
 }
 
@@ -811,6 +842,7 @@ int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, u
         r = target_init(&t, kpageflags_fd, start_pfn, count, flags);
         if (r < 0)
                 return r;
+        scan_probe(&t, procfs_fd);
 
         fd = openat(procfs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)

@@ -416,7 +416,8 @@ static void test_fake_hidden_pfns(void)
 /* A sparse process on a kernel without PAGEMAP_SCAN: walked through smaps,
  * VMAs with no Rss skipped (here one holds a present entry the kernel would
  * not show there, so skipping is visible); FULL_WALK reads maps and finds it. */
-static void smaps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, unsigned rss_kb)
+static void smaps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, unsigned rss_kb,
+                      unsigned hugetlb_kb)
 {
         size_t l;
 
@@ -424,8 +425,9 @@ static void smaps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, u
         l = strlen(buf);
         snprintf(buf + l, size - l,
                  "Size:           %8" PRIu64 " kB\nRss:            %8u kB\n"
-                 "AnonHugePages:         0 kB\nVmFlags: rd wr mr mw me ac\n",
-                 npages * page_size / 1024, rss_kb);
+                 "AnonHugePages:         0 kB\nShared_Hugetlb:        0 kB\n"
+                 "Private_Hugetlb: %7u kB\nVmFlags: rd wr mr mw me ac\n",
+                 npages * page_size / 1024, rss_kb, hugetlb_kb);
 }
 
 static void test_fake_sparse(void)
@@ -439,12 +441,15 @@ static void test_fake_sparse(void)
         maps_add(maps, sizeof(maps), 1, 1, "rw-p 00000000 00:00 0");
         maps_add(maps, sizeof(maps), 0x100, 0x4000, "rw-p 00000000 00:00 0");
         maps_add(maps, sizeof(maps), 0x5000, 1, "rw-p 00000000 00:00 0");
-        smaps_add(smaps, sizeof(smaps), 1, 1, 4);
-        smaps_add(smaps, sizeof(smaps), 0x100, 0x4000, 0);
-        smaps_add(smaps, sizeof(smaps), 0x5000, 1, 4);
+        maps_add(maps, sizeof(maps), 0x6000, 1, "rw-p 00000000 00:00 0");
+        smaps_add(smaps, sizeof(smaps), 1, 1, 4, 0);
+        smaps_add(smaps, sizeof(smaps), 0x100, 0x4000, 0, 0);
+        smaps_add(smaps, sizeof(smaps), 0x5000, 1, 4, 0);
+        smaps_add(smaps, sizeof(smaps), 0x6000, 1, 0, 2048); /* hugetlb: not in Rss */
         pm_set(&pm, 1, PRESENT | R0);
         pm_set(&pm, 0x200, PRESENT | (R0 + 1));
         pm_set(&pm, 0x5000, PRESENT | (R0 + 2));
+        pm_set(&pm, 0x6000, PRESENT | (R0 + 5));
         fake_write(root, "42/maps", maps);
         fake_write(root, "42/smaps", smaps);
         fake_write(root, "42/statm", "16386 2 0 0 0 2 0\n");
@@ -458,17 +463,18 @@ static void test_fake_sparse(void)
         pm_write(&pm, root, "43");
         fd = open_dir(root);
 
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_NO_SCAN, &l), 2);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_NO_SCAN, &l), 3);
         CHECK(has(&l, 42, 1 * page_size));
         CHECK(has(&l, 42, 0x5000 * page_size));
+        CHECK(has(&l, 42, 0x6000 * page_size));
         CHECK(!has(&l, 42, 0x200 * page_size));
         CHECK_EQ_INT(l.processes_smaps, 1);
         CHECK_EQ_INT(l.vmas_skipped, 1);
-        CHECK_EQ_INT(l.pagemap_bytes, 16); /* two one-page VMAs */
+        CHECK_EQ_INT(l.pagemap_bytes, 24); /* three one-page VMAs */
         CHECK_EQ_INT(l.pagemap_scans, 0);
         page_locations_free(&l);
 
-        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_FULL_WALK, &l), 3);
+        CHECK_EQ_INT(pagemap_locate_pid(fd, 42, -1, R0, 16, PAGEMAP_LOCATE_FULL_WALK, &l), 4);
         CHECK(has(&l, 42, 0x200 * page_size));
         CHECK_EQ_INT(l.processes_smaps, 0);
         CHECK_EQ_INT(l.vmas_skipped, 0);
@@ -482,7 +488,7 @@ static void test_fake_sparse(void)
         /* A walk of all, not told: the ioctl fails on these regular files
          * (ENOTTY), as on a kernel before 6.7, and the sparse one is read
          * through smaps. */
-        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 16, 0, &l), 4);
+        CHECK_EQ_INT(pagemap_locate_range(fd, -1, R0, 16, 0, &l), 5);
         CHECK(!has(&l, 42, 0x200 * page_size));
         CHECK(has(&l, 43, 0x200 * page_size));
         CHECK_EQ_INT(l.processes_smaps, 1);
@@ -683,7 +689,7 @@ static bool same_locations(const PageLocations *x, const PageLocations *y, uintp
  * and a 4 GiB PROT_NONE reservation of which the first 4 MiB were made
  * writable and touched (as JVMs and malloc arenas do); and a dense one, 32
  * MiB with every other page touched (more ranges than one PAGEMAP_SCAN
- * call returns, all merged: read straight). All three ways of walking find
+ * call returns, merged across calls). All three ways of walking find
  * the same pages; PAGEMAP_SCAN reads pagemap only where pages are, smaps
  * skips the untouched reservation. */
 static void test_live_sparse(int procfs_fd, int kfd, uint64_t block_pages)
@@ -742,7 +748,11 @@ static void test_live_sparse(int procfs_fd, int kfd, uint64_t block_pages)
                 CHECK(smaps.pagemap_bytes < full.pagemap_bytes - big / page_size * 8 / 2);
                 if (kernel_at_least(6, 7)) {
                         CHECK(scan.pagemap_scans > 0);
-                        CHECK(scan.pagemap_bytes < full.pagemap_bytes / 100);
+                        /* Saves (nearly) all of the two big mappings'
+                         * 16 MiB; what else is resident here (valgrind's
+                         * own memory, say) both read alike. */
+                        CHECK(scan.pagemap_bytes + 2 * big / page_size * 8 * 9 / 10 <
+                              full.pagemap_bytes);
                 }
                 if (target == 0)
                         fprintf(stderr,
