@@ -9,6 +9,8 @@
 #   assert_within V REF PCT MSG   |V - REF| <= PCT% of REF (numbers, may be fractional)
 #   assert_cmd MSG CMD...     CMD succeeds
 #   wait_until SECS CMD...    run CMD every 0.2 s until it succeeds; 1 after SECS
+#                             tries' worth (SECS * 5 tries: longer when CMD is slow)
+#   wait_clock SECS CMD...    the same, but 1 once SECS of uptime have passed
 #   vm_monitor HMP-COMMAND    run a QEMU monitor (HMP) command on the host, print its output
 #   vm_hotadd_dimm SIZE NODE  hot-add a pc-dimm of SIZE (e.g. 256M) to NODE, print its id
 #   vm_hotremove_dimm ID      unplug it again (the guest offlines and removes its blocks)
@@ -87,6 +89,20 @@ wait_until() {
                 sleep 0.2
         done
         return 1
+}
+
+# wait_until counts tries: a CMD that forks a few times costs as much as
+# the sleep under TCG, and its limit doubles. This one reads the clock.
+wait_clock() {
+        local limit=$1 t0 now _
+        shift
+        read -r t0 _ </proc/uptime
+        while :; do
+                "$@" && return 0
+                read -r now _ </proc/uptime
+                awk -v a="$t0" -v b="$now" -v l="$limit" 'BEGIN { exit !(b - a >= l) }' && return 1
+                sleep 0.2
+        done
 }
 
 meminfo() {
