@@ -13,10 +13,17 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "ratelimit.h"
+#include "util.h"
 
 static int max_level = LOG_INFO;
-static int prefix_mode = -1;
 static int journal_mode = -1; /* -1 not decided yet, 0 stderr, 1 journal */
+static LogDomainLookup domain_lookup;
+static void *domain_userdata;
+static RateLimitTable ratelimit = {
+        .interval_usec = LOG_RATELIMIT_INTERVAL_USEC,
+        .burst = LOG_RATELIMIT_BURST,
+};
 
 void log_set_max_level(int level)
 {
@@ -28,9 +35,10 @@ int log_get_max_level(void)
         return max_level;
 }
 
-void log_set_prefix(int mode)
+void log_set_domain_lookup(LogDomainLookup lookup, void *userdata)
 {
-        prefix_mode = mode;
+        domain_lookup = lookup;
+        domain_userdata = userdata;
 }
 
 /* Is stderr the stream systemd connected to the journal? */
@@ -47,12 +55,12 @@ static bool stderr_is_journal(void)
         return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-static int journal_send(int level, int error, uint32_t block, const char *reason, const char *file,
-                        int line, const char *msg)
+static int journal_send(int level, int error, const LogFields *fl, const char *domain,
+                        const char *file, int line, const char *msg)
 {
-        char f_msg[2100], f_prio[32], f_file[256], f_line[32], f_errno[32], f_block[48],
-                f_reason[96];
-        struct iovec iov[8];
+        char f_msg[2200], f_prio[32], f_file[256], f_line[32], f_errno[32], f_block[48],
+                f_reason[96], f_domain[96], f_id[64];
+        struct iovec iov[10];
         int n = 0;
 
 #define ADD(buf, ...)                                                                              \
@@ -66,41 +74,55 @@ static int journal_send(int level, int error, uint32_t block, const char *reason
         ADD(f_line, "CODE_LINE=%d", line);
         if (error)
                 ADD(f_errno, "ERRNO=%d", error);
-        if (block != LOG_NO_BLOCK)
-                ADD(f_block, "MEMPOWERD_BLOCK=%" PRIu32, block);
-        if (reason)
-                ADD(f_reason, "MEMPOWERD_REASON=%s", reason);
+        if (fl && fl->message_id)
+                ADD(f_id, "MESSAGE_ID=%s", fl->message_id);
+        if (fl && fl->block != LOG_NO_BLOCK)
+                ADD(f_block, "MEMPOWERD_BLOCK=%" PRIu32, fl->block);
+        if (fl && fl->reason)
+                ADD(f_reason, "MEMPOWERD_REASON=%s", fl->reason);
+        if (domain)
+                ADD(f_domain, "MEMPOWERD_DOMAIN=%s", domain);
 #undef ADD
         iov[n++] = (struct iovec){ (void *)"SYSLOG_IDENTIFIER=mempowerd",
                                    strlen("SYSLOG_IDENTIFIER=mempowerd") };
         return sd_journal_sendv(iov, n);
 }
 
-int log_internal(int level, int error, uint32_t block, const char *reason, const char *file,
-                 int line, const char *fmt, ...)
+int log_internal(int level, int error, const LogFields *fields, const char *file, int line,
+                 const char *fmt, ...)
 {
         int saved = errno;
         int e = error < 0 ? -error : error;
-        char msg[2048];
+        uint32_t block = fields ? fields->block : LOG_NO_BLOCK;
+        const char *domain = NULL;
+        unsigned held = 0;
+        char msg[2100];
         va_list ap;
-        bool prefix;
+        size_t len;
 
         if (level > max_level)
+                return -e;
+        if (level != LOG_DEBUG &&
+            !ratelimit_check(&ratelimit, ratelimit_key(file, line, block), now_usec(), &held))
                 return -e;
         if (journal_mode < 0)
                 journal_mode = stderr_is_journal();
         /* %m means the error passed in, not whatever errno is now. */
         errno = e;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg) - 64, fmt, ap);
         va_end(ap);
-        if (journal_mode && journal_send(level, e, block, reason, file, line, msg) >= 0) {
+        len = strlen(msg);
+        if (held > 0)
+                snprintf(msg + len, sizeof(msg) - len, " (%u similar messages suppressed)", held);
+        if (block != LOG_NO_BLOCK && domain_lookup)
+                domain = domain_lookup(block, domain_userdata);
+        if (journal_mode && journal_send(level, e, fields, domain, file, line, msg) >= 0) {
                 errno = saved;
                 return -e;
         }
-        prefix = prefix_mode < 0 ? !isatty(STDERR_FILENO) : prefix_mode;
-        if (prefix)
-                fprintf(stderr, "<%d>%s\n", level, msg);
+        if (journal_mode)
+                fprintf(stderr, "<%d>%s\n", level, msg); /* journald reads the prefix */
         else if (level == LOG_DEBUG)
                 fprintf(stderr, "%s:%d: %s\n", file, line, msg);
         else

@@ -52,6 +52,16 @@ static void manager_set_error(Manager *m, const char *fmt, ...)
 static void on_outcome(const ActOutcome *o, void *userdata);
 static void manager_save_state(Manager *m);
 
+/* MEMPOWERD_DOMAIN= of the journal's messages about a block. */
+static const char *manager_domain_name(uint32_t block, void *userdata)
+{
+        const Manager *m = userdata;
+        uint32_t id = domain_of(&m->power.domains, block);
+
+        return id != DOMAIN_NONE && id < m->power.domains.n ? m->power.domains.domains[id].name
+                                                            : NULL;
+}
+
 int manager_new(Manager **ret)
 {
         Manager *m = calloc(1, sizeof(*m));
@@ -65,6 +75,7 @@ int manager_new(Manager **ret)
         m->state_dir_fd = -1;
         m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
         m->evac.dest_node = -1;
+        log_set_domain_lookup(manager_domain_name, m);
         if (planner_state_init(&m->planner, 0) < 0) {
                 free(m);
                 return log_oom();
@@ -77,6 +88,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        log_set_domain_lookup(NULL, NULL);
         manager_bus_close(m);
         m->actuator = actuator_free(m->actuator);
         watch_stop(m);
@@ -400,8 +412,8 @@ static void apply_onlined(Manager *m, const ActOutcome *o, const PlanAction *a)
         if (owned)
                 m->state_dirty = true;
         zones_to_string(b->zones, got, sizeof(got));
-        log_block(LOG_INFO, o->index, act_reason(a), "memory%" PRIu32 ": online (%s), zone %s",
-                  o->index, act_reason(a), got);
+        log_event(LOG_INFO, MEMPOWERD_MESSAGE_ONLINED, o->index, act_reason(a),
+                  "memory%" PRIu32 ": online (%s), zone %s", o->index, act_reason(a), got);
         if (a && (a->fallback || (a->zone == PLAN_ZONE_MOVABLE) != (b->zones == ZONE_MOVABLE_BIT))) {
                 snprintf(want, sizeof(want), "%s",
                          a->zone == PLAN_ZONE_MOVABLE ? "Movable" : "a kernel zone");
@@ -458,7 +470,8 @@ static void evac_failed(Manager *m, MemBlock *b, const ActOutcome *o, const char
                         backoff_hold(bo, &b->usage);
                 backoff_fail(bo, now, m->config.backoff_initial_usec, m->config.backoff_max_usec);
                 b->usage_valid = false;
-                log_block(LOG_WARNING, o->index, evac_reason(m),
+                log_event(LOG_WARNING, MEMPOWERD_MESSAGE_EVACUATION_FAILED, o->index,
+                          evac_reason(m),
                           "memory%" PRIu32 ": %s failed: %s (attempt %u, next in %.0fs)", o->index,
                           what, reason, bo->attempts,
                           (double)u64_sub_sat(bo->next_try_usec, now) / USEC_PER_SEC);
@@ -543,7 +556,7 @@ static void apply_offlined(Manager *m, const ActOutcome *o)
         /* what move_pages left, the kernel's offline moved */
         if (ours)
                 m->counters.pages_offline_migrated += e->offline_movable;
-        log_block(LOG_INFO, o->index, evac_reason(m),
+        log_event(LOG_INFO, MEMPOWERD_MESSAGE_OFFLINED, o->index, evac_reason(m),
                   "memory%" PRIu32 ": offline after %.2fs (%s, %" PRIu64 " pages moved)", o->index,
                   ours ? evac_seconds(m) : 0.0, evac_reason(m), ours ? e->moved_pages : 0);
         if (ours)
@@ -845,13 +858,15 @@ static void log_pressure(Manager *m, PlanKind kind, const Plan *p)
         for (size_t i = 0; i < p->n_actions; i++)
                 if (p->actions[i].kind == PLAN_ONLINE && p->actions[i].reason == PLAN_REASON_PRESSURE)
                         onlines++;
-        if (now && (now != m->pressure || onlines > 0))
-                log_notice("Memory pressure (%s, MemAvailable %" PRIu64 " MiB, reserve %" PRIu64
-                           " MiB): %s%zu blocks to online",
-                           pressure_to_string(now, buf, sizeof(buf)),
-                           p->available_pages * m->page_size >> 20,
-                           p->reserve_pages * m->page_size >> 20,
-                           p->onlining_waits ? "after the worker ends, " : "", onlines);
+        if (now && (now != m->pressure || onlines > 0)) {
+                pressure_to_string(now, buf, sizeof(buf));
+                log_event(LOG_NOTICE, MEMPOWERD_MESSAGE_PRESSURE, LOG_NO_BLOCK, buf,
+                          "Memory pressure (%s, MemAvailable %" PRIu64 " MiB, reserve %" PRIu64
+                          " MiB): %s%zu blocks to online",
+                          buf, p->available_pages * m->page_size >> 20,
+                          p->reserve_pages * m->page_size >> 20,
+                          p->onlining_waits ? "after the worker ends, " : "", onlines);
+        }
         else if (!now && m->pressure)
                 log_info("Memory pressure over");
         m->pressure = now;

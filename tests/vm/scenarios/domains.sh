@@ -93,6 +93,15 @@ done
 assert_eq "$(mp_prop DomainsOffline)" 1 "DomainsOffline"
 assert_eq "$(mp_prop DomainsTotal)" "$(jq '.data[0] | length' <<<"$domains")" "DomainsTotal"
 
+# The journal's structured fields: one offline event (its MESSAGE_ID) per
+# block of the first DIMM, each naming the DIMM as its domain.
+offlined_id=6b6869c17c3f49d48aa2882c3ece93a9
+got=$(journalctl -u mempowerd MESSAGE_ID=$offlined_id -o json --no-pager |
+        jq -r 'select(.MEMPOWERD_DOMAIN != null) | "\(.MEMPOWERD_DOMAIN) \(.MEMPOWERD_BLOCK)"' | sort -u)
+want=$(for i in $(blocks_of "$first"); do printf '%s %s\n' "$first" "$i"; done | sort -u)
+assert_eq "$(printf '%s' "$got" | tr '\n' ' ')" "$(printf '%s' "$want" | tr '\n' ' ')" \
+        "offline events (MESSAGE_ID=$offlined_id) by MEMPOWERD_DOMAIN and MEMPOWERD_BLOCK"
+
 line=$(wl_cmd verify)
 assert_eq "$(wl_field "$line" wrong_bytes)" 0 "wrong bytes"
 wl_stop
