@@ -112,6 +112,7 @@ Manager *manager_free(Manager *m)
         free(m->nodes);
         free(m->plan_nodes);
         scanner_free(m);
+        free(m->metrics_path);
         if (m->kpf_fd >= 0)
                 close(m->kpf_fd);
         if (m->memdir_fd >= 0)
@@ -1622,6 +1623,8 @@ static void manager_exit_now(Manager *m, const char *why)
                 log_notice("%zu blocks mempowerd took offline stay offline (%s)", left, why);
         m->state_dirty = true;
         manager_save_state(m);
+        /* stale figures must not outlive the daemon in node_exporter */
+        (void)metrics_remove(m);
         (void)sd_event_exit(m->event, 0);
 }
 

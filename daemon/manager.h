@@ -192,6 +192,7 @@ typedef struct Manager {
         struct sd_bus *bus;
         struct ManagerBusState *bus_state; /* manager-bus.c */
         bool metrics_failing;              /* metrics.c: the last write failed (warned once) */
+        char *metrics_path;                /* metrics.c: the file written, removed at a clean stop */
         sd_event_source *tick_source;
         sd_event_source *pressure_source; /* the fast look at MemAvailable, nodes, PSI */
         sd_event_source *psi_trigger_source; /* wakes the pressure watch on memory stalls */
