@@ -275,6 +275,7 @@ static void worker_finish(Actuator *a, const siginfo_t *si)
                         o.reason = w.kill_reason;
                 } else {
                         o.result = ACT_OFFLINE_FAILED;
+                        o.timed_out = w.kill_reason != NULL;
                         if (w.kill_reason)
                                 o.reason = w.kill_reason;
                         else if (!exited)

@@ -53,6 +53,7 @@ typedef struct ActOutcome {
         bool simulated;      /* dry run: nothing was written */
         bool read_back;      /* now is the block as sysfs shows it after the step */
         bool gone;           /* the block no longer exists */
+        bool timed_out;      /* the worker outlived its timeout and was killed */
         MemBlock now;
         MigrateStats stats;  /* ACT_MIGRATED */
         uint64_t processes;  /* ACT_MIGRATED: processes looked at */

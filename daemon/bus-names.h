@@ -32,6 +32,30 @@
 #define MEMPOWERD_DOMAIN_SIGNATURE "(sssiuuuuttbsdb)"
 #define MEMPOWERD_DOMAINS_SIGNATURE "a" MEMPOWERD_DOMAIN_SIGNATURE
 
+/* ExplainBlock(u index) answers what holds a memory block, looked at now:
+ *  - a{sv} about the block: Index (u), State, Zones, Domain, Action,
+ *    LastFailure (s), Node (i), PageSize, SizeBytes, StartAddress,
+ *    FreeBytes, MovableBytes, UnmovableBytes, UnknownBytes, HugetlbBytes
+ *    (t: from a count made for the answer, or the daemon's last one for an
+ *    offline block), Counted, Owned, Held (b: waiting for its usage to
+ *    change after the kernel refused it), FailedAttempts (u),
+ *    NextTryUSec, LastFailureAgoUSec (t: from now; 0 none), Looked (b: the
+ *    pages and processes were looked at), LookError (s), ProcessesScanned,
+ *    ProcessesDenied, HoldersBytes, HiddenBytes (t), RangesTotal,
+ *    HoldersTotal, HoldersHidden (u);
+ *  - its unmovable, unknown and hugetlb pages as ranges: first PFN,
+ *    pages, the kpageflags bits that group them (t), class and flag names
+ *    (s), at most 64;
+ *  - the processes that map its pages, largest first: pid, uid (u),
+ *    command, systemd unit, cgroup (s), bytes of the block mapped (t); a
+ *    caller other than root sees only its own processes (HoldersHidden and
+ *    HiddenBytes count the others). */
+#define MEMPOWERD_EXPLAIN_RANGE_SIGNATURE  "(tttss)"
+#define MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE "(uussst)"
+#define MEMPOWERD_EXPLAIN_SIGNATURE                                                                \
+        "a{sv}a" MEMPOWERD_EXPLAIN_RANGE_SIGNATURE "a" MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE
+#define MEMPOWERD_ERROR_NO_SUCH_BLOCK "org.mempowerd1.NoSuchBlock"
+
 /* State property values: Pause() wins over DryRun. */
 #define MEMPOWERD_STATE_RUNNING "running"
 #define MEMPOWERD_STATE_PAUSED  "paused"

@@ -4,6 +4,7 @@
  * look at the caller: the bus policy (org.mempowerd1.conf) lets only root call
  * the control methods. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
@@ -316,6 +317,234 @@ static int method_list_domains(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* ---- ExplainBlock ---- */
+
+typedef struct ExplainCall {
+        sd_bus_message *msg;
+        uid_t caller; /* effective uid of the caller */
+} ExplainCall;
+
+static int dict_append(sd_bus_message *m, const char *key, const char *type, ...)
+{
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(m, 's', key);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', type);
+        if (r < 0)
+                return r;
+        va_start(ap, type);
+        r = sd_bus_message_appendv(m, type, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+/* The answer: the block as the daemon knows it, and e (NULL: not looked
+ * at). Holders of other users are hidden from callers other than root. */
+static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t index,
+                         const Explanation *e, const char *look_error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ PlanVerdict *verdicts = NULL;
+        const MemBlock *b = blocktable_find(&m->table, index);
+        const PageUsage *u;
+        uint64_t ps = m->page_size, now = now_usec(), hidden_bytes = 0, shown_bytes = 0;
+        uint32_t hidden = 0, domain;
+        char zones[64];
+        size_t pos;
+        int r;
+
+        if (!b)
+                return sd_bus_reply_method_errorf(msg, MEMPOWERD_ERROR_NO_SUCH_BLOCK,
+                                                  "memory%" PRIu32 " is gone", index);
+        pos = (size_t)(b - m->table.blocks);
+        verdicts = calloc(m->table.n ? m->table.n : 1, sizeof(*verdicts));
+        if (!verdicts)
+                return -ENOMEM;
+        r = power_explain(m, verdicts, NULL, NULL);
+        if (r < 0)
+                return r;
+        u = e ? &e->usage : &b->usage;
+        domain = domain_of(&m->power.domains, index);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        if (e)
+                for (size_t i = 0; i < e->n_holders; i++) {
+                        if (caller != 0 && e->holders[i].uid != caller) {
+                                hidden++;
+                                hidden_bytes += e->holders[i].pages * ps;
+                        } else
+                                shown_bytes += e->holders[i].pages * ps;
+                }
+#define APPEND(key, type, ...)                                                                     \
+        do {                                                                                       \
+                r = dict_append(reply, key, type, __VA_ARGS__);                                    \
+                if (r < 0)                                                                         \
+                        return r;                                                                  \
+        } while (0)
+        APPEND("Index", "u", index);
+        APPEND("State", "s", block_state_to_string(b->state) ?: "unknown");
+        APPEND("Node", "i", (int32_t)b->node);
+        APPEND("Zones", "s", zones_to_string(b->zones, zones, sizeof(zones)));
+        APPEND("Domain", "s", domain != DOMAIN_NONE && domain < m->power.domains.n
+                                      ? m->power.domains.domains[domain].name
+                                      : "");
+        APPEND("Action", "s", b->track.modelled ? "dry-run-offline"
+                                                : plan_verdict_word(verdicts[pos], b));
+        APPEND("PageSize", "t", ps);
+        APPEND("SizeBytes", "t", m->table.block_size_bytes);
+        APPEND("StartAddress", "t", b->start_pfn * ps);
+        APPEND("Counted", "b", (int)(e || b->usage_valid));
+        APPEND("FreeBytes", "t", u->free * ps);
+        APPEND("MovableBytes", "t", u->movable * ps);
+        APPEND("UnmovableBytes", "t", u->unmovable * ps);
+        APPEND("UnknownBytes", "t", u->unknown * ps);
+        APPEND("HugetlbBytes", "t", u->hugetlb * ps);
+        APPEND("Owned", "b", (int)b->track.owned);
+        APPEND("Held", "b", (int)b->track.backoff.held);
+        APPEND("FailedAttempts", "u", (uint32_t)b->track.backoff.attempts);
+        APPEND("NextTryUSec", "t", u64_sub_sat(b->track.backoff.next_try_usec, now));
+        APPEND("LastFailure", "s", b->track.last_failure);
+        APPEND("LastFailureAgoUSec", "t",
+               b->track.last_failure_usec ? u64_sub_sat(now, b->track.last_failure_usec) : 0);
+        APPEND("Looked", "b", (int)!!e);
+        APPEND("LookError", "s", look_error ? look_error : "");
+        APPEND("ProcessesScanned", "t", e ? e->processes_scanned : 0);
+        APPEND("ProcessesDenied", "t", e ? e->processes_denied : 0);
+        APPEND("RangesTotal", "u", (uint32_t)(e ? e->ranges_total : 0));
+        APPEND("HoldersTotal", "u", (uint32_t)(e ? e->holders_total : 0));
+        APPEND("HoldersHidden", "u", hidden);
+        APPEND("HoldersBytes", "t", shown_bytes);
+        APPEND("HiddenBytes", "t", hidden_bytes);
+#undef APPEND
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'a', MEMPOWERD_EXPLAIN_RANGE_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; e && i < e->n_ranges; i++) {
+                const ExplainRange *x = &e->ranges[i];
+                char names[256];
+
+                (void)kpf_flags_to_string(x->flags, names, sizeof(names));
+                r = sd_bus_message_append(reply, MEMPOWERD_EXPLAIN_RANGE_SIGNATURE, x->start_pfn,
+                                          x->pages, x->flags, page_class_to_string(x->class) ?: "",
+                                          names);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'a', MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; e && i < e->n_holders; i++) {
+                const ExplainHolder *h = &e->holders[i];
+
+                if (caller != 0 && h->uid != caller)
+                        continue;
+                r = sd_bus_message_append(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, (uint32_t)h->pid,
+                                          (uint32_t)h->uid, h->comm, h->unit, h->cgroup,
+                                          h->pages * ps);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void explain_done(Manager *m, uint32_t index, int error, const Explanation *e,
+                         void *userdata)
+{
+        ExplainCall *c = userdata;
+        char why[128];
+        int r;
+
+        if (error == -ECANCELED)
+                r = sd_bus_reply_method_errorf(c->msg, SD_BUS_ERROR_FAILED, "mempowerd is stopping");
+        else if (error < 0) {
+                snprintf(why, sizeof(why), "%s", strerror(-error));
+                r = explain_reply(m, c->msg, c->caller, index, NULL, why);
+        } else {
+                if (e->locate_error)
+                        snprintf(why, sizeof(why), "processes not looked at: %s",
+                                 strerror(-e->locate_error));
+                r = explain_reply(m, c->msg, c->caller, index, e, e->locate_error ? why : NULL);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer ExplainBlock(%" PRIu32 "), ignoring: %m",
+                                  index);
+        sd_bus_message_unref(c->msg);
+        free(c);
+}
+
+/* Anyone may ask; the answer is sent once a child has looked. */
+static int method_explain_block(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        Manager *m = userdata;
+        const MemBlock *b;
+        ExplainCall *c;
+        uint32_t index;
+        uid_t caller;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &index);
+        if (r < 0)
+                return r;
+        b = blocktable_find(&m->table, index);
+        if (!b)
+                return sd_bus_error_setf(error, MEMPOWERD_ERROR_NO_SUCH_BLOCK,
+                                         "No memory block %" PRIu32, index);
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &caller);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to learn who is asking: %m");
+        /* an offline block holds nothing: its state is the answer */
+        if (b->state == BLOCK_OFFLINE)
+                return explain_reply(m, msg, caller, index, NULL, NULL);
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->msg = sd_bus_message_ref(msg);
+        c->caller = caller;
+        r = explain_start(m, index, explain_done, c);
+        if (r < 0) {
+                sd_bus_message_unref(c->msg);
+                free(c);
+                if (r == -EBUSY)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                 "%d blocks are being looked at already; try "
+                                                 "again",
+                                                 EXPLAIN_JOBS_MAX);
+                return sd_bus_error_set_errnof(error, r, "Failed to look at memory%" PRIu32 ": %m",
+                                               index);
+        }
+        return 1;
+}
+
 static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -437,6 +666,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("ListDomains", "", , MEMPOWERD_DOMAINS_SIGNATURE,
                                  SD_BUS_PARAM(domains), method_list_domains,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ExplainBlock", "u", SD_BUS_PARAM(index),
+                                 MEMPOWERD_EXPLAIN_SIGNATURE,
+                                 SD_BUS_PARAM(block) SD_BUS_PARAM(ranges) SD_BUS_PARAM(holders),
+                                 method_explain_block, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", "", "", method_pause, 0),
         SD_BUS_METHOD("Resume", "", "", method_resume, 0),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),

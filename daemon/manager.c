@@ -89,6 +89,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         log_set_domain_lookup(NULL, NULL);
+        explain_stop_all(m);
         manager_bus_close(m);
         m->actuator = actuator_free(m->actuator);
         watch_stop(m);
@@ -451,6 +452,43 @@ static void apply_online_failed(Manager *m, const ActOutcome *o, const PlanActio
                                       o->index, act_reason(a));
 }
 
+/* After an offline the kernel refused or that timed out: the journal
+ * names what holds the block. */
+static void log_holders(Manager *m, uint32_t index, int error, const Explanation *e,
+                        void *userdata)
+{
+        char who[512] = "", what[128] = "", size[32];
+        size_t used = 0;
+
+        if (error == -ECANCELED)
+                return;
+        if (error < 0) {
+                log_debug_errno(error, "memory%" PRIu32 ": failed to look at what holds it: %m",
+                                index);
+                return;
+        }
+        for (size_t i = 0; i < e->n_holders && i < 5 && used < sizeof(who); i++) {
+                const ExplainHolder *h = &e->holders[i];
+                int n = snprintf(who + used, sizeof(who) - used, "%s%s[%d]%s%s %s", i ? ", " : "",
+                                 h->comm[0] ? h->comm : "?", (int)h->pid, h->unit[0] ? " in " : "",
+                                 h->unit, format_bytes(h->pages * m->page_size, size, sizeof(size)));
+
+                if (n < 0)
+                        break;
+                used += (size_t)n;
+        }
+        if (e->holders_total > 5 && used < sizeof(who))
+                snprintf(who + used, sizeof(who) - used, " and %zu more", e->holders_total - 5);
+        if (e->usage.unmovable + e->usage.unknown + e->usage.hugetlb > 0)
+                snprintf(what, sizeof(what), "; %" PRIu64 " unmovable, %" PRIu64
+                                             " unknown, %" PRIu64 " hugetlb pages in %zu ranges",
+                         e->usage.unmovable, e->usage.unknown, e->usage.hugetlb, e->ranges_total);
+        log_event(LOG_NOTICE, MEMPOWERD_MESSAGE_HOLDERS, index, "holders",
+                  "memory%" PRIu32 ": held by %s%s (mempowerctl explain %" PRIu32 ")", index,
+                  e->holders_total ? who : "no process",
+                  what, index);
+}
+
 /* The evacuation in flight failed because of the block: back off. */
 static void evac_failed(Manager *m, MemBlock *b, const ActOutcome *o, const char *what)
 {
@@ -476,6 +514,14 @@ static void evac_failed(Manager *m, MemBlock *b, const ActOutcome *o, const char
                           "memory%" PRIu32 ": %s failed: %s (attempt %u, next in %.0fs)", o->index,
                           what, reason, bo->attempts,
                           (double)u64_sub_sat(bo->next_try_usec, now) / USEC_PER_SEC);
+                snprintf(b->track.last_failure, sizeof(b->track.last_failure), "%s: %.80s",
+                         what, reason);
+                b->track.last_failure_usec = now;
+                /* the kernel refused (EBUSY) or the offline looped until it
+                 * was killed: say who holds the block */
+                if (!m->exiting && b->state != BLOCK_OFFLINE &&
+                    ((o->error == EBUSY && !o->reason) || o->timed_out))
+                        (void)explain_start(m, o->index, log_holders, NULL);
         }
         manager_set_error(m, "memory%" PRIu32 ": %s", o->index, reason);
         manager_bus_emit_evacuation_failed(m, o->index, reason);

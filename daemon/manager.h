@@ -21,6 +21,7 @@
 #include "actuator.h"
 #include "config.h"
 #include "domain.h"
+#include "explain.h"
 #include "memblock.h"
 #include "memevents.h"
 #include "migrate.h"
@@ -128,6 +129,8 @@ typedef struct Scanner {
         uint64_t first_count_cpu_ns;   /* CLOCK_PROCESS_CPUTIME_ID when it started */
 } Scanner;
 
+typedef struct ExplainJob ExplainJob;
+
 typedef struct Manager {
         Config config;
         char *config_path; /* --config, or NULL for the default locations */
@@ -204,6 +207,8 @@ typedef struct Manager {
         size_t n_online_all_replies;
         sd_bus_message **rescan_replies; /* Rescan() calls waiting for the counts */
         size_t n_rescan_replies;
+        ExplainJob *explain_jobs; /* explain-job.c: what holds a block, looked at by children */
+        size_t n_explain_jobs;
 } Manager;
 
 /* Out of memory, logged. */
@@ -368,6 +373,21 @@ typedef struct DomainRow {
 } DomainRow;
 /* Domain i of power.domains, with its verdict (power_explain). */
 void power_domain_row(const Manager *m, size_t i, PlanVerdict verdict, DomainRow *ret);
+
+/* ---- explain-job.c ---- */
+/* At most this many blocks are looked at at once. */
+#define EXPLAIN_JOBS_MAX 4
+/* e is NULL when error is set (-ETIMEDOUT, -ECANCELED at exit, the
+ * child's -errno); it lives only during the call. */
+typedef void (*ExplainDone)(Manager *m, uint32_t index, int error, const Explanation *e,
+                            void *userdata);
+/* Look at what holds block index, in a child process; done is called once,
+ * from the event loop (or from explain_stop_all). -ENXIO (no such block),
+ * -EBUSY (EXPLAIN_JOBS_MAX running), -EOPNOTSUPP (no event loop or
+ * kpageflags), -errno of pipe/fork; done is not called then. */
+int explain_start(Manager *m, uint32_t index, ExplainDone done, void *userdata);
+/* Kill every child; their done gets -ECANCELED. */
+void explain_stop_all(Manager *m);
 
 /* ---- watch.c ---- */
 /* The tick's readings: meminfo, PSI, every node, overcommit, kernel-zone

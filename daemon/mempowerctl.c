@@ -21,6 +21,7 @@
 #define EXIT_NOT_RUNNING 3 /* LSB: program is not running */
 #define EXIT_NOPERM      4 /* LSB: user had insufficient privilege */
 #define EXIT_PARTIAL     64 /* online-all: some blocks onlined, not all (as chmem) */
+#define EXIT_NOT_FOUND   EXIT_FAILURE /* explain: no such block */
 
 static bool arg_json;
 static bool arg_all;
@@ -37,6 +38,10 @@ static void help(void)
                "  blocks       List memory blocks with their usage and the daemon's intent\n"
                "  domains      List power domains: what each holds, would save, and the\n"
                "               daemon's intent\n"
+               "  explain BLOCK\n"
+               "               Why a block is not offline: its state, usage, back-off and\n"
+               "               last failure, its unmovable pages and the processes that\n"
+               "               map its pages (other users' only for root)\n"
                "  pause        Stop evacuating and offlining (pressure still onlines)\n"
                "  resume       Undo pause\n"
                "  rescan       Count every memory block again now\n"
@@ -85,6 +90,7 @@ static int bus_error_report(const sd_bus_error *e, int r, const char *what)
 typedef enum PropType {
         PT_STR,
         PT_U32,
+        PT_I32, /* in u, sign-extended */
         PT_U64,
         PT_BOOL,
         PT_DOUBLE,
@@ -177,6 +183,12 @@ static int props_read(sd_bus_message *reply, Props *ret)
                         x.type = PT_U32;
                         r = sd_bus_message_read(reply, "u", &u);
                         x.u = u;
+                } else if (strcmp(contents, "i") == 0) {
+                        int32_t i;
+
+                        x.type = PT_I32;
+                        r = sd_bus_message_read(reply, "i", &i);
+                        x.u = (uint64_t)(int64_t)i;
                 } else if (strcmp(contents, "t") == 0) {
                         x.type = PT_U64;
                         r = sd_bus_message_read(reply, "t", &x.u);
@@ -264,6 +276,8 @@ static void status_json(const Props *p)
                         printf("null"); /* not measured */
                 else if (x->type == PT_DOUBLE)
                         printf("%.6f", x->d);
+                else if (x->type == PT_I32)
+                        printf("%" PRId64, (int64_t)x->u);
                 else
                         printf("%" PRIu64, x->u);
         }
@@ -616,6 +630,342 @@ fail:
         return EXIT_FAILURE;
 }
 
+/* ---- explain ---- */
+
+/* "32" or "memory32" */
+static int parse_block(const char *s, uint32_t *ret)
+{
+        char *end;
+        unsigned long v;
+
+        if (strncmp(s, "memory", 6) == 0)
+                s += 6;
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+typedef struct Range {
+        uint64_t start_pfn, pages, flags;
+        char *class, *names;
+} Range;
+
+typedef struct Holder {
+        uint32_t pid, uid;
+        char *comm, *unit, *cgroup;
+        uint64_t bytes;
+} Holder;
+
+typedef struct Explained {
+        Props info;
+        Range *ranges;
+        size_t n_ranges;
+        Holder *holders;
+        size_t n_holders;
+} Explained;
+
+static void explained_free(Explained *x)
+{
+        props_free(&x->info);
+        for (size_t i = 0; i < x->n_ranges; i++) {
+                free(x->ranges[i].class);
+                free(x->ranges[i].names);
+        }
+        for (size_t i = 0; i < x->n_holders; i++) {
+                free(x->holders[i].comm);
+                free(x->holders[i].unit);
+                free(x->holders[i].cgroup);
+        }
+        free(x->ranges);
+        free(x->holders);
+        *x = (Explained){ 0 };
+}
+
+static int explained_read(sd_bus_message *reply, Explained *ret)
+{
+        Explained x = { 0 };
+        int r;
+
+        r = props_read(reply, &x.info);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_EXPLAIN_RANGE_SIGNATURE);
+        if (r < 0)
+                goto fail;
+        for (;;) {
+                Range v = { 0 }, *n;
+                const char *class, *names;
+
+                r = sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_RANGE_SIGNATURE, &v.start_pfn,
+                                        &v.pages, &v.flags, &class, &names);
+                if (r <= 0)
+                        break;
+                n = realloc(x.ranges, (x.n_ranges + 1) * sizeof(*n));
+                if (!n || !(v.class = strdup(class)) || !(v.names = strdup(names))) {
+                        if (n)
+                                x.ranges = n;
+                        free(v.class);
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                x.ranges = n;
+                x.ranges[x.n_ranges++] = v;
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
+                goto fail;
+        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE);
+        if (r < 0)
+                goto fail;
+        for (;;) {
+                Holder v = { 0 }, *n;
+                const char *comm, *unit, *cgroup;
+
+                r = sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, &v.pid, &v.uid,
+                                        &comm, &unit, &cgroup, &v.bytes);
+                if (r <= 0)
+                        break;
+                n = realloc(x.holders, (x.n_holders + 1) * sizeof(*n));
+                if (n)
+                        x.holders = n;
+                if (!n || !(v.comm = strdup(comm)) || !(v.unit = strdup(unit)) ||
+                    !(v.cgroup = strdup(cgroup))) {
+                        free(v.comm);
+                        free(v.unit);
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                x.holders[x.n_holders++] = v;
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
+                goto fail;
+        *ret = x;
+        return 0;
+fail:
+        explained_free(&x);
+        return r;
+}
+
+static void explain_json(const Explained *x)
+{
+        const Props *p = &x->info;
+        uint64_t ps = props_u(p, "PageSize");
+
+        printf("{\"block\": {\"index\": %" PRIu64 ", \"state\": ", props_u(p, "Index"));
+        format_json_string(stdout, props_s(p, "State"));
+        printf(", \"node\": %" PRId64 ", \"zones\": ", (int64_t)(int32_t)props_u(p, "Node"));
+        format_json_string(stdout, props_s(p, "Zones"));
+        printf(", \"domain\": ");
+        format_json_string(stdout, props_s(p, "Domain"));
+        printf(", \"action\": ");
+        format_json_string(stdout, props_s(p, "Action"));
+        printf(", \"start_address\": %" PRIu64 ", \"size_bytes\": %" PRIu64
+               ", \"counted\": %s, \"free_bytes\": %" PRIu64 ", \"movable_bytes\": %" PRIu64
+               ", \"unmovable_bytes\": %" PRIu64 ", \"unknown_bytes\": %" PRIu64
+               ", \"hugetlb_bytes\": %" PRIu64 ", \"owned\": %s, \"held\": %s"
+               ", \"failed_attempts\": %" PRIu64 ", \"next_try_usec\": %" PRIu64
+               ", \"last_failure\": ",
+               props_u(p, "StartAddress"), props_u(p, "SizeBytes"),
+               props_u(p, "Counted") ? "true" : "false", props_u(p, "FreeBytes"),
+               props_u(p, "MovableBytes"), props_u(p, "UnmovableBytes"),
+               props_u(p, "UnknownBytes"), props_u(p, "HugetlbBytes"),
+               props_u(p, "Owned") ? "true" : "false", props_u(p, "Held") ? "true" : "false",
+               props_u(p, "FailedAttempts"), props_u(p, "NextTryUSec"));
+        format_json_string(stdout, props_s(p, "LastFailure"));
+        printf(", \"last_failure_ago_usec\": %" PRIu64 "}", props_u(p, "LastFailureAgoUSec"));
+        printf(",\n \"looked\": %s, \"look_error\": ", props_u(p, "Looked") ? "true" : "false");
+        format_json_string(stdout, props_s(p, "LookError"));
+        printf(", \"processes_scanned\": %" PRIu64 ", \"processes_denied\": %" PRIu64,
+               props_u(p, "ProcessesScanned"), props_u(p, "ProcessesDenied"));
+        printf(",\n \"ranges\": [");
+        for (size_t i = 0; i < x->n_ranges; i++) {
+                const Range *r = &x->ranges[i];
+
+                printf("%s\n  {\"start_pfn\": %" PRIu64 ", \"pages\": %" PRIu64
+                       ", \"bytes\": %" PRIu64 ", \"class\": ",
+                       i ? "," : "", r->start_pfn, r->pages, r->pages * ps);
+                format_json_string(stdout, r->class);
+                printf(", \"flags\": ");
+                format_json_string(stdout, r->names);
+                printf("}");
+        }
+        printf("],\n \"ranges_total\": {\"ranges\": %" PRIu64 ", \"unmovable_bytes\": %" PRIu64
+               ", \"unknown_bytes\": %" PRIu64 ", \"hugetlb_bytes\": %" PRIu64 "}",
+               props_u(p, "RangesTotal"), props_u(p, "UnmovableBytes"), props_u(p, "UnknownBytes"),
+               props_u(p, "HugetlbBytes"));
+        printf(",\n \"holders\": [");
+        for (size_t i = 0; i < x->n_holders; i++) {
+                const Holder *h = &x->holders[i];
+
+                printf("%s\n  {\"pid\": %" PRIu32 ", \"uid\": %" PRIu32 ", \"command\": ",
+                       i ? "," : "", h->pid, h->uid);
+                format_json_string(stdout, h->comm);
+                printf(", \"unit\": ");
+                format_json_string(stdout, h->unit);
+                printf(", \"cgroup\": ");
+                format_json_string(stdout, h->cgroup);
+                printf(", \"bytes\": %" PRIu64 "}", h->bytes);
+        }
+        printf("],\n \"holders_total\": {\"processes\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"hidden_processes\": %" PRIu64 ", \"hidden_bytes\": %" PRIu64 "}}\n",
+               props_u(p, "HoldersTotal"), props_u(p, "HoldersBytes"), props_u(p, "HoldersHidden"),
+               props_u(p, "HiddenBytes"));
+}
+
+static const char *ago(uint64_t usec, char *buf, size_t size)
+{
+        uint64_t s = usec / USEC_PER_SEC;
+
+        if (s < 120)
+                snprintf(buf, size, "%" PRIu64 " s", s);
+        else if (s < 7200)
+                snprintf(buf, size, "%" PRIu64 " min", s / 60);
+        else
+                snprintf(buf, size, "%" PRIu64 " h", s / 3600);
+        return buf;
+}
+
+static void explain_text(const Explained *x)
+{
+        const Props *p = &x->info;
+        uint64_t ps = props_u(p, "PageSize"), shown = 0;
+        char a[32], b[32], c[32], d[32], e[32], f[32];
+        const char *domain = props_s(p, "Domain"), *err = props_s(p, "LookError");
+
+        printf("memory%" PRIu64 ": %s, zone %s, node %" PRId32 "%s%s, 0x%" PRIx64 " (%s)%s\n",
+               props_u(p, "Index"), props_s(p, "State"), props_s(p, "Zones"),
+               (int32_t)props_u(p, "Node"), *domain ? ", power domain " : "", domain,
+               props_u(p, "StartAddress"), format_bytes(props_u(p, "SizeBytes"), a, sizeof(a)),
+               props_u(p, "Owned") ? ", offlined by mempowerd" : "");
+        if (props_u(p, "Counted"))
+                printf("   Pages: %s free, %s movable, %s unmovable, %s unknown, %s hugetlb%s\n",
+                       format_bytes(props_u(p, "FreeBytes"), a, sizeof(a)),
+                       format_bytes(props_u(p, "MovableBytes"), b, sizeof(b)),
+                       format_bytes(props_u(p, "UnmovableBytes"), c, sizeof(c)),
+                       format_bytes(props_u(p, "UnknownBytes"), d, sizeof(d)),
+                       format_bytes(props_u(p, "HugetlbBytes"), e, sizeof(e)),
+                       props_u(p, "Looked") ? " (counted now)" : "");
+        printf("  Action: %s\n", props_s(p, "Action"));
+        if (props_u(p, "FailedAttempts") > 0)
+                printf(" Backoff: %" PRIu64 " failed attempt%s, next try %s%s\n",
+                       props_u(p, "FailedAttempts"), props_u(p, "FailedAttempts") == 1 ? "" : "s",
+                       props_u(p, "NextTryUSec") ? "in " : "any time",
+                       props_u(p, "NextTryUSec") ? ago(props_u(p, "NextTryUSec"), f, sizeof(f)) : "");
+        if (props_u(p, "Held"))
+                printf("    Held: the kernel refused it (unmovable pages); not tried again "
+                       "until its usage changes\n");
+        if (*props_s(p, "LastFailure"))
+                printf(" Failure: %s, %s ago\n", props_s(p, "LastFailure"),
+                       ago(props_u(p, "LastFailureAgoUSec"), f, sizeof(f)));
+        if (!props_u(p, "Looked")) {
+                if (*err)
+                        printf("\nWhat holds it could not be looked at: %s\n", err);
+                else
+                        printf("\nAn offline block holds no pages.\n");
+                return;
+        }
+        if (*err)
+                printf("    Note: %s\n", err);
+
+        if (x->n_ranges > 0) {
+                printf("\nPages no migration moves (%" PRIu64 " range%s", props_u(p, "RangesTotal"),
+                       props_u(p, "RangesTotal") == 1 ? "" : "s");
+                if (props_u(p, "RangesTotal") > x->n_ranges)
+                        printf(", the first %zu shown", x->n_ranges);
+                printf("):\n");
+                if (arg_legend)
+                        printf("  %-31s %8s %9s  %-9s %s\n", "PFNS", "PAGES", "SIZE", "CLASS",
+                               "FLAGS");
+                for (size_t i = 0; i < x->n_ranges; i++) {
+                        const Range *r = &x->ranges[i];
+                        char pfns[40];
+
+                        snprintf(pfns, sizeof(pfns), "0x%" PRIx64 "-0x%" PRIx64, r->start_pfn,
+                                 r->start_pfn + r->pages - 1);
+                        printf("  %-31s %8" PRIu64 " %9s  %-9s %s\n", pfns, r->pages,
+                               format_bytes(r->pages * ps, a, sizeof(a)), r->class,
+                               *r->names ? r->names : "(no flags)");
+                }
+        } else
+                printf("\nNo unmovable, unknown or hugetlb page.\n");
+
+        if (x->n_holders > 0) {
+                printf("\nProcesses that map its pages (%zu%s):\n", x->n_holders,
+                       props_u(p, "HoldersTotal") > x->n_holders + props_u(p, "HoldersHidden")
+                               ? ", the largest"
+                               : "");
+                if (arg_legend)
+                        printf("  %7s %6s %-16s %-36s %9s\n", "PID", "UID", "COMMAND", "UNIT",
+                               "SIZE");
+                for (size_t i = 0; i < x->n_holders; i++) {
+                        const Holder *h = &x->holders[i];
+
+                        shown += h->bytes;
+                        printf("  %7" PRIu32 " %6" PRId32 " %-16s %-36s %9s\n", h->pid,
+                               (int32_t)h->uid, *h->comm ? h->comm : "?",
+                               *h->unit ? h->unit : *h->cgroup ? h->cgroup : "-",
+                               format_bytes(h->bytes, a, sizeof(a)));
+                }
+                printf("  %s mapped by these processes (a page two of them map counts twice)\n",
+                       format_bytes(shown, a, sizeof(a)));
+        } else if (props_u(p, "HoldersHidden") == 0)
+                printf("\nNo process maps its pages (%" PRIu64 " looked at)%s\n",
+                       props_u(p, "ProcessesScanned"),
+                       props_u(p, "MovableBytes") ? ": its movable pages are page cache or kernel "
+                                                   "buffers, which the offline migrates"
+                                                 : "");
+        if (props_u(p, "HoldersHidden") > 0)
+                printf("\n%" PRIu64 " process%s of other users map%s %s of it; only root sees "
+                       "which.\n",
+                       props_u(p, "HoldersHidden"), props_u(p, "HoldersHidden") == 1 ? "" : "es",
+                       props_u(p, "HoldersHidden") == 1 ? "s" : "",
+                       format_bytes(props_u(p, "HiddenBytes"), a, sizeof(a)));
+        if (props_u(p, "ProcessesDenied") > 0)
+                printf("%" PRIu64 " processes could not be read.\n", props_u(p, "ProcessesDenied"));
+}
+
+static int verb_explain(sd_bus *bus, int argc, char **argv)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        Explained x = { 0 };
+        uint32_t index;
+        int r;
+
+        if (parse_block(argv[0], &index) < 0) {
+                fprintf(stderr, "Not a memory block: '%s' (a number, or memoryN).\n", argv[0]);
+                return EXIT_USAGE;
+        }
+        /* the daemon walks every process's pagemap: seconds on a big machine */
+        r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE,
+                               "ExplainBlock", &error, &reply, "u", index);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, MEMPOWERD_ERROR_NO_SUCH_BLOCK)) {
+                        fprintf(stderr, "%s\n", error.message);
+                        sd_bus_error_free(&error);
+                        return EXIT_NOT_FOUND;
+                }
+                r = bus_error_report(&error, r, "explain the block");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = explained_read(reply, &x);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the ExplainBlock() reply: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (arg_json)
+                explain_json(&x);
+        else
+                explain_text(&x);
+        explained_free(&x);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* ---- control ---- */
 
 static int call_simple(sd_bus *bus, const char *method, const char *what,
@@ -681,11 +1031,18 @@ static int verb_online_all(sd_bus *bus)
 static const struct {
         const char *name;
         int (*run)(sd_bus *bus);
+        int (*run_args)(sd_bus *bus, int argc, char **argv); /* with n_args arguments */
+        int n_args;
 } verbs[] = {
-        { "status", verb_status },       { "blocks", verb_blocks }, { "domains", verb_domains },
-        { "pause", verb_pause },
-        { "resume", verb_resume },       { "rescan", verb_rescan }, { "online-all", verb_online_all },
-        { "reload", verb_reload },
+        { "status", .run = verb_status },
+        { "blocks", .run = verb_blocks },
+        { "domains", .run = verb_domains },
+        { "explain", .run_args = verb_explain, .n_args = 1 },
+        { "pause", .run = verb_pause },
+        { "resume", .run = verb_resume },
+        { "rescan", .run = verb_rescan },
+        { "online-all", .run = verb_online_all },
+        { "reload", .run = verb_reload },
 };
 
 int main(int argc, char *argv[])
@@ -727,15 +1084,20 @@ int main(int argc, char *argv[])
         }
         if (optind < argc)
                 verb = argv[optind++];
-        if (optind < argc) {
-                fprintf(stderr, "Unexpected argument '%s'. Try 'mempowerctl --help'.\n",
-                        argv[optind]);
-                return EXIT_USAGE;
-        }
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 if (strcmp(verb, verbs[i].name) != 0)
                         continue;
+                if (argc - optind < verbs[i].n_args) {
+                        fprintf(stderr, "'%s' needs an argument. Try 'mempowerctl --help'.\n",
+                                verb);
+                        return EXIT_USAGE;
+                }
+                if (argc - optind > verbs[i].n_args) {
+                        fprintf(stderr, "Unexpected argument '%s'. Try 'mempowerctl --help'.\n",
+                                argv[optind + verbs[i].n_args]);
+                        return EXIT_USAGE;
+                }
                 r = sd_bus_open_system(&bus);
                 if (r < 0) {
                         fprintf(stderr, "Failed to connect to the system bus: %s\n",
@@ -743,6 +1105,8 @@ int main(int argc, char *argv[])
                         return r == -ENOENT || r == -ECONNREFUSED ? EXIT_NOT_RUNNING
                                                                   : EXIT_FAILURE;
                 }
+                if (verbs[i].run_args)
+                        return verbs[i].run_args(bus, argc - optind, argv + optind);
                 return verbs[i].run(bus);
         }
         fprintf(stderr, "Unknown command '%s'. Try 'mempowerctl --help'.\n", verb);

@@ -33,11 +33,6 @@ void scanner_free(Manager *m)
         m->scan.buf = NULL;
 }
 
-static KpfZoneKind zone_kind(const MemBlock *b)
-{
-        return b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
-}
-
 static bool in_flight(const Manager *m, const MemBlock *b)
 {
         return m->evac.phase != PLAN_EVAC_NONE && m->evac.index == b->index;
@@ -53,7 +48,7 @@ int scanner_count_block(Manager *m, MemBlock *b, uint64_t now_ns)
                  * (or 0 on some kernels); sysfs is the truth. */
                 u.nopage = m->table.pages_per_block;
         } else {
-                r = kpf_count_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block, zone_kind(b),
+                r = kpf_count_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block, memblock_kpf_zone(b),
                                     m->scan.buf, m->scan.buf_size, &u);
                 if (r < 0)
                         return log_warning_errno(r, "Failed to read kpageflags of memory%" PRIu32
@@ -113,7 +108,7 @@ void scanner_tick(Manager *m, uint64_t now_ns, uint64_t elapsed_ns)
                 if (scansched_block_probe(b)) {
                         m->counters.probes++;
                         r = kpf_probe_range(m->kpf_fd, b->start_pfn, m->table.pages_per_block,
-                                            KPF_PROBE_STRIDE, zone_kind(b));
+                                            KPF_PROBE_STRIDE, memblock_kpf_zone(b));
                         if (r > 0) {
                                 m->counters.probe_hits++;
                                 b->usage_valid = false;

@@ -88,6 +88,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -142,6 +143,59 @@ const char *page_class_to_string(PageClass c)
         if (c < 0 || c >= _PAGE_CLASS_MAX)
                 return NULL;
         return names[c];
+}
+
+int kpf_flags_to_string(uint64_t flags, char *buf, size_t size)
+{
+        /* page-types' names (tools/mm/page-types.c), lower case */
+        static const char *const names[64] = {
+                [KPF_LOCKED] = "locked",         [KPF_ERROR] = "error",
+                [KPF_REFERENCED] = "referenced", [KPF_UPTODATE] = "uptodate",
+                [KPF_DIRTY] = "dirty",           [KPF_LRU] = "lru",
+                [KPF_ACTIVE] = "active",         [KPF_SLAB] = "slab",
+                [KPF_WRITEBACK] = "writeback",   [KPF_RECLAIM] = "reclaim",
+                [KPF_BUDDY] = "buddy",           [KPF_MMAP] = "mmap",
+                [KPF_ANON] = "anonymous",        [KPF_SWAPCACHE] = "swapcache",
+                [KPF_SWAPBACKED] = "swapbacked", [KPF_COMPOUND_HEAD] = "compound_head",
+                [KPF_COMPOUND_TAIL] = "compound_tail", [KPF_HUGE] = "huge",
+                [KPF_UNEVICTABLE] = "unevictable", [KPF_HWPOISON] = "hwpoison",
+                [KPF_NOPAGE] = "nopage",         [KPF_KSM] = "ksm",
+                [KPF_THP] = "thp",               [KPF_OFFLINE] = "offline",
+                [KPF_ZERO_PAGE] = "zero_page",   [KPF_IDLE] = "idle",
+                [KPF_PGTABLE] = "pgtable",       [KPF_RESERVED] = "reserved",
+                [KPF_MLOCKED] = "mlocked",       [KPF_MAPPEDTODISK] = "mappedtodisk",
+                [KPF_PRIVATE] = "private",       [KPF_PRIVATE_2] = "private_2",
+                [KPF_OWNER_PRIVATE] = "owner_private", [KPF_ARCH] = "arch",
+                [KPF_UNCACHED] = "uncached",     [KPF_SOFTDIRTY] = "softdirty",
+                [KPF_ARCH_2] = "arch_2",         [KPF_ARCH_3] = "arch_3",
+        };
+        size_t used = 0;
+        int r = 0;
+
+        if (!buf || size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        for (unsigned bit = 0; bit < 64; bit++) {
+                char unknown[8];
+                const char *name;
+                int n;
+
+                if (!(flags & KPF_BIT(bit)))
+                        continue;
+                name = names[bit];
+                if (!name) {
+                        snprintf(unknown, sizeof(unknown), "bit%u", bit);
+                        name = unknown;
+                }
+                n = snprintf(buf + used, size - used, "%s%s", used ? "," : "", name);
+                if (n < 0 || (size_t)n >= size - used) {
+                        buf[used] = '\0';
+                        r = -ENOBUFS;
+                        break;
+                }
+                used += (size_t)n;
+        }
+        return r;
 }
 
 /*

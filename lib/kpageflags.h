@@ -69,6 +69,10 @@ typedef enum KpfZoneKind {
  * that is neither KPF_ZONE_KERNEL nor KPF_ZONE_MOVABLE. */
 PageClass kpf_classify(uint64_t flags, KpfZoneKind zone);
 const char *page_class_to_string(PageClass c);
+/* The flag names of a word, comma-separated, as page-types prints them
+ * ("slab", "lru,anonymous", unknown bits as "bitN"); "" for 0. Always
+ * NUL-terminated: -ENOBUFS when it had to stop at a whole name. */
+int kpf_flags_to_string(uint64_t flags, char *buf, size_t size);
 
 /* Add the classes of n flag words already in memory to *acc. Same rule as
  * kpf_classify, without a call per word. Returns 0 or -EINVAL (bad zone;

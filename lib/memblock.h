@@ -48,6 +48,8 @@ typedef struct BlockTrack {
         int model_dest;         /* modelled: their node, -1 its own */
         bool rescan;         /* Rescan(): count it now, whatever the budget */
         bool eject_sent;     /* owned: its memory device was asked to go (EjectEmptyDevices) */
+        char last_failure[96];      /* the last failed evacuation, in words; "" none */
+        uint64_t last_failure_usec; /* and when (CLOCK_MONOTONIC), 0 never */
 } BlockTrack;
 
 typedef struct MemBlock {
@@ -68,6 +70,12 @@ typedef struct MemBlock {
 
         BlockTrack track;
 } MemBlock;
+
+/* How kpageflags reads the block's zero words (see kpageflags.h). */
+static inline KpfZoneKind memblock_kpf_zone(const MemBlock *b)
+{
+        return b->zones == ZONE_MOVABLE_BIT ? KPF_ZONE_MOVABLE : KPF_ZONE_KERNEL;
+}
 
 typedef struct BlockTable {
         uint64_t block_size_bytes;

@@ -233,7 +233,7 @@ static int locations_append(PageLocations *l, pid_t pid, uint64_t addr)
                 l->items = p;
                 l->n_allocated = n;
         }
-        l->items[l->n_items++] = (PageLocation){.pid = pid, .addr = addr};
+        l->items[l->n_items++] = (PageLocation){.pid = pid, .pages = 1, .addr = addr};
         return 0;
 }
 
@@ -255,9 +255,12 @@ static void locations_sort_unique(PageLocations *l)
         if (l->n_items == 0)
                 return;
         qsort(l->items, l->n_items, sizeof(PageLocation), location_cmp);
-        for (size_t r = 1; r < l->n_items; r++)
+        for (size_t r = 1; r < l->n_items; r++) {
                 if (location_cmp(&l->items[w], &l->items[r]) != 0)
                         l->items[++w] = l->items[r];
+                else if (l->items[r].pages > l->items[w].pages)
+                        l->items[w].pages = l->items[r].pages; /* one folio, seen twice */
+        }
         l->n_items = w + 1;
 }
 
@@ -435,6 +438,9 @@ static int scan_range(const Target *t, int pagemap_fd, pid_t pid, uint64_t first
                                 if (flags & KPF(KPF_COMPOUND_TAIL)) {
                                         if (prev_pfn != UINT64_MAX && pfn == prev_pfn + 1) {
                                                 /* Same folio as the page before. */
+                                                if (acc->n_items > 0 &&
+                                                    acc->items[acc->n_items - 1].pid == pid)
+                                                        acc->items[acc->n_items - 1].pages++;
                                                 prev_pfn = pfn;
                                                 continue;
                                         }

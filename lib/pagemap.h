@@ -69,7 +69,9 @@ bool maps_entry_is_migratable(const MapsEntry *e);
 
 typedef struct PageLocation {
         pid_t pid;
-        uint64_t addr; /* virtual address of the page (of the head for a folio) */
+        uint32_t pages; /* pages of the range it maps from addr on: 1, or the folio's
+                         * pages the walk saw mapped in a row */
+        uint64_t addr;  /* virtual address of the page (of the head for a folio) */
 } PageLocation;
 
 /* Result of a walk: items sorted by pid, then address, without duplicates. */

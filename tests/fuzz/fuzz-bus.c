@@ -287,7 +287,7 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
                         k = sd_bus_message_open_container(m, 'v', sig);
                         if (k >= 0)
                                 k = append_value(m, sig, r, 1);
-                        type = strlen(sig) == 1 && strchr("sutbd", sig[0]) ? sig[0] : 0;
+                        type = strlen(sig) == 1 && strchr("sutbdi", sig[0]) ? sig[0] : 0;
                         if (type) /* the value cannot be predicted: not checked */
                                 type = '?';
                 } else {
@@ -324,7 +324,7 @@ static int append_props(sd_bus_message *m, Reader *r, Expected *x)
                         k = sd_bus_message_close_container(m);
                 if (k >= 0)
                         k = sd_bus_message_close_container(m);
-                /* mempowerctl keeps the properties of the five types it
+                /* mempowerctl keeps the properties of the six types it
                  * knows, when they have a name. */
                 snprintf(p->name, sizeof(p->name), "%s", name);
                 keep = type && p->name[0];

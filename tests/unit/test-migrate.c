@@ -258,10 +258,12 @@ static void test_process_gone(void)
 {
         FakeKernel k;
         MigrateOps ops = {fake_move_pages, &k};
+#define LOC(p, a) {.pid = (p), .pages = 1, .addr = (a)}
         PageLocation items[] = {
-            {10, 0x1000}, {10, 0x2000}, {20, 0x3000}, {20, 0x4000},
-            {20, 0x5000}, {30, 0x6000}, {30, 0x7000},
+            LOC(10, 0x1000), LOC(10, 0x2000), LOC(20, 0x3000), LOC(20, 0x4000),
+            LOC(20, 0x5000), LOC(30, 0x6000), LOC(30, 0x7000),
         };
+#undef LOC
         PageLocations locs = {.items = items, .n_items = ELEMENTSOF(items)};
         MigrateStats st;
 

@@ -207,41 +207,6 @@ static void test_parse_hostile(void)
 
 /* ---- fake trees -------------------------------------------------------- */
 
-typedef struct FakePagemap {
-        uint64_t *e;
-        size_t n;
-} FakePagemap;
-
-static void pm_set(FakePagemap *pm, uint64_t vpage, uint64_t entry)
-{
-        if (vpage >= pm->n) {
-                size_t n = (size_t)vpage + 1;
-
-                pm->e = realloc(pm->e, n * 8);
-                memset(pm->e + pm->n, 0, (n - pm->n) * 8);
-                pm->n = n;
-        }
-        pm->e[vpage] = entry;
-}
-
-static void pm_write(FakePagemap *pm, const char *root, const char *pid)
-{
-        char rel[64];
-
-        snprintf(rel, sizeof(rel), "%s/pagemap", pid);
-        fake_write_bytes(root, rel, pm->e, pm->n * 8);
-        free(pm->e);
-        *pm = (FakePagemap){};
-}
-
-static void maps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, const char *rest)
-{
-        size_t l = strlen(buf);
-
-        snprintf(buf + l, size - l, "%08" PRIx64 "-%08" PRIx64 " %s\n", vpage * page_size,
-                 (vpage + npages) * page_size, rest);
-}
-
 static int open_dir(const char *path)
 {
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -259,6 +224,15 @@ static bool has(const PageLocations *l, pid_t pid, uint64_t addr)
                 if (l->items[i].pid == pid && l->items[i].addr == addr)
                         return true;
         return false;
+}
+
+/* The pages of the range the location maps, 0 when there is none. */
+static unsigned pages_at(const PageLocations *l, pid_t pid, uint64_t addr)
+{
+        for (size_t i = 0; i < l->n_items; i++)
+                if (l->items[i].pid == pid && l->items[i].addr == addr)
+                        return l->items[i].pages;
+        return 0;
 }
 
 #define R0 UINT64_C(0x1000) /* the fake block: PFNs [0x1000, 0x1010) */
@@ -598,6 +572,13 @@ static void test_fake_folios(void)
         CHECK(has(&l, 10, 0x10c * page_size)); /* lone tail */
         CHECK(has(&l, 10, 0x10d * page_size));
         CHECK(has(&l, 10, 0x10f * page_size));
+        /* each with the pages of the block it maps: a folio's in-block pages */
+        CHECK_EQ_INT(pages_at(&l, 10, 0x100 * page_size), 4);
+        CHECK_EQ_INT(pages_at(&l, 10, 0x105 * page_size), 1);
+        CHECK_EQ_INT(pages_at(&l, 10, 0x106 * page_size), 2); /* 2 of its 4 in the block */
+        CHECK_EQ_INT(pages_at(&l, 10, 0x10c * page_size), 1);
+        CHECK_EQ_INT(pages_at(&l, 10, 0x10d * page_size), 2);
+        CHECK_EQ_INT(pages_at(&l, 10, 0x10f * page_size), 2);
         page_locations_free(&l);
 
         /* Without kpageflags: every present page of the block. */

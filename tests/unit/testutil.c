@@ -187,3 +187,36 @@ const char *fixtures_dir(void)
                 die("MEMPOWERD_FIXTURES is not set (run through meson test)");
         return d;
 }
+
+void pm_set(FakePagemap *pm, uint64_t vpage, uint64_t entry)
+{
+        if (vpage >= pm->n) {
+                size_t n = (size_t)vpage + 1;
+
+                pm->e = realloc(pm->e, n * 8);
+                if (!pm->e)
+                        abort();
+                memset(pm->e + pm->n, 0, (n - pm->n) * 8);
+                pm->n = n;
+        }
+        pm->e[vpage] = entry;
+}
+
+void pm_write(FakePagemap *pm, const char *root, const char *pid)
+{
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "%s/pagemap", pid);
+        fake_write_bytes(root, rel, pm->e, pm->n * 8);
+        free(pm->e);
+        *pm = (FakePagemap){ 0 };
+}
+
+void maps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, const char *rest)
+{
+        uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t l = strlen(buf);
+
+        snprintf(buf + l, size - l, "%08" PRIx64 "-%08" PRIx64 " %s\n", vpage * ps,
+                 (vpage + npages) * ps, rest);
+}

@@ -68,3 +68,14 @@ void fake_block(const char *sysfs_root, uint32_t index, int node, const char *st
 void fake_block_size(const char *sysfs_root, uint64_t bytes);
 /* Path of the captured fixtures directory (MEMPOWERD_FIXTURES). */
 const char *fixtures_dir(void);
+
+/* A fake /proc/PID/pagemap: entries set one virtual page at a time, the
+ * rest 0 (not present). pm_write writes root/PID/pagemap and resets pm. */
+typedef struct FakePagemap {
+        uint64_t *e;
+        size_t n;
+} FakePagemap;
+void pm_set(FakePagemap *pm, uint64_t vpage, uint64_t entry);
+void pm_write(FakePagemap *pm, const char *root, const char *pid);
+/* Append a /proc/PID/maps line for npages pages from vpage ("rw-p ..."). */
+void maps_add(char *buf, size_t size, uint64_t vpage, uint64_t npages, const char *rest);
