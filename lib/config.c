@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,8 +45,10 @@
 
 /* What a key holds, and so how it is parsed, stored and compared. */
 typedef enum ConfigType {
-        CONFIG_TIME,     /* seconds, decimals allowed → uint64_t microseconds */
-        CONFIG_DECIMAL,  /* decimals allowed → double (percent, watts, joules) */
+        CONFIG_TIME,     /* a time span, bare numbers are seconds → uint64_t microseconds */
+        CONFIG_SIZE,     /* a size, bare numbers are MiB → uint64_t MiB */
+        CONFIG_PERCENT,  /* "5", "5%", decimals allowed → double percent */
+        CONFIG_DECIMAL,  /* decimals allowed → double (watts, joules) */
         CONFIG_U64,      /* whole number → uint64_t */
         CONFIG_UNSIGNED, /* whole number → unsigned */
         CONFIG_BOOL,     /* → bool */
@@ -59,7 +62,7 @@ typedef struct ConfigKey {
         const char *key;
         ConfigType type;
         size_t offset;
-        double min, max; /* in the unit the file uses: seconds, percent, count, index */
+        double min, max; /* in the key's unit: seconds, MiB, percent, count, index */
 } ConfigKey;
 
 #define FIELD(f) offsetof(Config, f)
@@ -68,13 +71,13 @@ static const ConfigKey config_keys[] = {
     {"Daemon", "TickSec", CONFIG_TIME, FIELD(tick_usec), 0.1, 3600},
     {"Daemon", "DryRun", CONFIG_BOOL, FIELD(dry_run), 0, 1},
 
-    {"Scan", "ScanCPUPercent", CONFIG_DECIMAL, FIELD(scan_cpu_percent), 0.01, 100},
+    {"Scan", "ScanCPUPercent", CONFIG_PERCENT, FIELD(scan_cpu_percent), 0.01, 100},
     {"Scan", "RescanMaxSec", CONFIG_TIME, FIELD(rescan_max_usec), 10, 86400},
 
-    {"Reserve", "MinFreeMiB", CONFIG_U64, FIELD(reserve_mib), 0, 1048576},
-    {"Reserve", "MinFreePercent", CONFIG_DECIMAL, FIELD(reserve_percent), 0, 90},
-    {"Reserve", "PSISomeAvg10", CONFIG_DECIMAL, FIELD(psi_some_avg10), 0, 100},
-    {"Reserve", "NodeMinFreeMiB", CONFIG_U64, FIELD(node_reserve_mib), 0, 1048576},
+    {"Reserve", "MinFreeMiB", CONFIG_SIZE, FIELD(reserve_mib), 0, 1048576},
+    {"Reserve", "MinFreePercent", CONFIG_PERCENT, FIELD(reserve_percent), 0, 90},
+    {"Reserve", "PSISomeAvg10", CONFIG_PERCENT, FIELD(psi_some_avg10), 0, 100},
+    {"Reserve", "NodeMinFreeMiB", CONFIG_SIZE, FIELD(node_reserve_mib), 0, 1048576},
 
     {"Policy", "ExcludeBlocks", CONFIG_INDEXSET, FIELD(exclude_blocks), 0,
      CONFIG_EXCLUDE_BLOCKS_MAX},
@@ -92,7 +95,7 @@ static const ConfigKey config_keys[] = {
     {"Offline", "MigrateBatchPages", CONFIG_U64, FIELD(migrate_batch_pages), 1, 1048576},
 
     {"Power", "Domains", CONFIG_DOMAINS, FIELD(domains), 0, 0},
-    {"Power", "RegionMiB", CONFIG_U64, FIELD(region_mib), 1, 1048576},
+    {"Power", "RegionMiB", CONFIG_SIZE, FIELD(region_mib), 1, 1048576},
     {"Power", "OnlineWattsPerGiB", CONFIG_DECIMAL, FIELD(online_watts_per_gib), 0, 100},
     {"Power", "NodeOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_NODE]), 0, 100},
     {"Power", "DeviceOfflineWattsPerGiB", CONFIG_DECIMAL, FIELD(offline_watts_per_gib[DOMAIN_DEVICE]), 0, 100},
@@ -202,8 +205,10 @@ static bool field_equal(const ConfigKey *k, const Config *a, const Config *b)
 
         switch (k->type) {
         case CONFIG_TIME:
+        case CONFIG_SIZE:
         case CONFIG_U64:
                 return *(const uint64_t *)fa == *(const uint64_t *)fb;
+        case CONFIG_PERCENT:
         case CONFIG_DECIMAL:
                 return *(const double *)fa == *(const double *)fb;
         case CONFIG_UNSIGNED:
@@ -249,48 +254,348 @@ int config_key_get(size_t i, const char **ret_section, const char **ret_key)
         return 0;
 }
 
+int config_key_find(const char *section, const char *key)
+{
+        for (size_t i = 0; i < N_KEYS; i++)
+                if (strcmp(config_keys[i].section, section) == 0 &&
+                    strcmp(config_keys[i].key, key) == 0)
+                        return (int)i;
+        return -ENOENT;
+}
+
 /* ---- value parsers ------------------------------------------------------ */
 
-#define MICRO 1000000ULL
+/* Values are written as systemd writes them (systemd.time(7), the sizes of
+ * systemd.resource-control(5)), with this parser's strictness: decimal
+ * digits, an optional '.' followed by at least one digit, no sign, no
+ * exponent, no locale, and no rounding: a value that is not a whole number
+ * of the key's resolution (a microsecond, a MiB, a millionth) is refused. */
 
-/* "12", "0.25": digits, optionally '.' and 1..6 more digits; no sign, no
- * exponent, no locale. Result scaled by 10^6. -EINVAL: not a number;
- * -EDOM: more than 6 decimals; -ERANGE: too large. *ret_frac tells whether
- * there was a decimal point. */
-static int parse_decimal(const char *s, uint64_t *ret, bool *ret_frac)
+#define MICRO     1000000ULL
+#define MIB_BYTES (UINT64_C(1) << 20)
+
+/* Digits after the point kept, trailing zeros aside: 10^18 fits in 64 bits. */
+#define FRACTION_DIGITS_MAX 18
+
+/* What the error messages say a key's value looks like. */
+static const char *syntax_hint(ConfigType t)
 {
-        uint64_t ip = 0, fp = 0, scale = MICRO;
-        const char *p = s;
-        bool frac = false;
-
-        if (*p < '0' || *p > '9')
-                return -EINVAL;
-        for (; *p >= '0' && *p <= '9'; p++) {
-                if (ip > (UINT64_MAX / MICRO - 9) / 10)
-                        return -ERANGE;
-                ip = ip * 10 + (uint64_t)(*p - '0');
+        switch (t) {
+        case CONFIG_TIME:
+                return "seconds, or a time span like 500ms, 5min, 1h 30min, 1d";
+        case CONFIG_SIZE:
+                return "MiB, or a size like 1024K, 512M, 1G, 2T (base 1024)";
+        case CONFIG_PERCENT:
+                return "a percentage like 5 or 5%";
+        case CONFIG_DECIMAL:
+                return "a decimal number like 0.25";
+        default:
+                return "a whole number";
         }
-        if (*p == '.') {
-                unsigned nd = 0;
+}
 
-                frac = true;
-                p++;
-                if (*p < '0' || *p > '9')
+/* The unit the range of a key is given in. */
+static const char *range_unit(ConfigType t)
+{
+        switch (t) {
+        case CONFIG_TIME:
+                return " s";
+        case CONFIG_SIZE:
+                return " MiB";
+        case CONFIG_PERCENT:
+                return "%";
+        default:
+                return "";
+        }
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+static bool is_blank(char c)
+{
+        return c == ' ' || c == '\t';
+}
+
+typedef struct Number {
+        uint64_t whole;
+        uint64_t frac;   /* the digits after the point, trailing zeros dropped */
+        unsigned digits; /* how many of them */
+        bool point;      /* there was a decimal point */
+} Number;
+
+/* "12", "0.25" at *p. -EINVAL: no number there (or "5.", ".5"); -ERANGE:
+ * the whole part does not fit; -EDOM: more than FRACTION_DIGITS_MAX digits
+ * after the point that matter. *p is moved past the number. */
+static int scan_number(const char **p, Number *ret)
+{
+        const char *s = *p;
+        Number n = {0};
+
+        if (!is_digit(*s))
+                return -EINVAL;
+        for (; is_digit(*s); s++) {
+                if (n.whole > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                n.whole = n.whole * 10 + (uint64_t)(*s - '0');
+        }
+        if (*s == '.') {
+                const char *start = ++s, *end;
+
+                if (!is_digit(*s))
                         return -EINVAL;
-                for (; *p >= '0' && *p <= '9'; p++) {
-                        if (++nd > 6) {
-                                if (*p != '0') /* 2.5000000 is fine, 2.0000001 is not */
-                                        return -EDOM;
-                                continue;
+                while (is_digit(*s))
+                        s++;
+                for (end = s; end > start && end[-1] == '0'; end--)
+                        ;
+                if (end - start > FRACTION_DIGITS_MAX)
+                        return -EDOM;
+                for (const char *q = start; q < end; q++)
+                        n.frac = n.frac * 10 + (uint64_t)(*q - '0');
+                n.digits = (unsigned)(end - start);
+                n.point = true;
+        }
+        *p = s;
+        *ret = n;
+        return 0;
+}
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+        while (b) {
+                uint64_t t = a % b;
+
+                a = b;
+                b = t;
+        }
+        return a;
+}
+
+/* n times unit, exactly. -ERANGE: it does not fit in 64 bits; -EDOM: it is
+ * not a whole number (a fraction of the unit's resolution). */
+static int number_scale(const Number *n, uint64_t unit, uint64_t *ret)
+{
+        uint64_t v, f = 0;
+
+        if (__builtin_mul_overflow(n->whole, unit, &v))
+                return -ERANGE;
+        if (n->digits > 0) {
+                /* frac * unit / 10^digits: reduce the fraction first, so that
+                 * nothing overflows that would not overflow the result. */
+                uint64_t den = 1, g;
+
+                for (unsigned i = 0; i < n->digits; i++)
+                        den *= 10;
+                g = gcd_u64(n->frac, den);
+                den /= g;
+                if (unit % den != 0)
+                        return -EDOM;
+                if (__builtin_mul_overflow(n->frac / g, unit / den, &f))
+                        return -ERANGE;
+        }
+        if (__builtin_add_overflow(v, f, &v))
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* The word after a number ("min", "µs", "G"): letters and the two micro
+ * signs. Returns its length. */
+static size_t unit_word(const char *s)
+{
+        size_t i = 0;
+
+        for (;;) {
+                unsigned char c = (unsigned char)s[i];
+
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+                        i++;
+                else if ((c == 0xc2 && (unsigned char)s[i + 1] == 0xb5) ||
+                         (c == 0xce && (unsigned char)s[i + 1] == 0xbc))
+                        i += 2; /* µ (MICRO SIGN), μ (GREEK SMALL LETTER MU) */
+                else
+                        return i;
+        }
+}
+
+#define USEC_PER_MINUTE (60 * USEC_PER_SEC)
+#define USEC_PER_HOUR   (60 * USEC_PER_MINUTE)
+#define USEC_PER_DAY    (24 * USEC_PER_HOUR)
+#define USEC_PER_WEEK   (7 * USEC_PER_DAY)
+#define USEC_PER_MONTH  (2629800 * USEC_PER_SEC)  /* 30.44 days, as systemd */
+#define USEC_PER_YEAR   (31557600 * USEC_PER_SEC) /* 365.25 days */
+
+/* systemd.time(7)'s units, case-sensitive ("M" is a month, "m" a minute). */
+static const struct {
+        const char *name;
+        uint64_t usec;
+} time_units[] = {
+    {"us", 1},
+    {"usec", 1},
+    {"\xc2\xb5s", 1},
+    {"\xce\xbcs", 1},
+    {"ms", USEC_PER_MSEC},
+    {"msec", USEC_PER_MSEC},
+    {"s", USEC_PER_SEC},
+    {"sec", USEC_PER_SEC},
+    {"second", USEC_PER_SEC},
+    {"seconds", USEC_PER_SEC},
+    {"m", USEC_PER_MINUTE},
+    {"min", USEC_PER_MINUTE},
+    {"minute", USEC_PER_MINUTE},
+    {"minutes", USEC_PER_MINUTE},
+    {"h", USEC_PER_HOUR},
+    {"hr", USEC_PER_HOUR},
+    {"hour", USEC_PER_HOUR},
+    {"hours", USEC_PER_HOUR},
+    {"d", USEC_PER_DAY},
+    {"day", USEC_PER_DAY},
+    {"days", USEC_PER_DAY},
+    {"w", USEC_PER_WEEK},
+    {"week", USEC_PER_WEEK},
+    {"weeks", USEC_PER_WEEK},
+    {"M", USEC_PER_MONTH},
+    {"month", USEC_PER_MONTH},
+    {"months", USEC_PER_MONTH},
+    {"y", USEC_PER_YEAR},
+    {"year", USEC_PER_YEAR},
+    {"years", USEC_PER_YEAR},
+};
+
+/* "2", "2.5", "500ms", "1h 30min", "1h30min", "2 h": a bare number alone
+ * is seconds; otherwise every number has its unit and they add up.
+ * -EINVAL: syntax; -ENOENT: an unknown unit (*ret_bad says where); -EDOM:
+ * finer than a microsecond; -ERANGE: too large. *ret_unit: a unit was
+ * written. */
+static int parse_timespan(const char *s, uint64_t *ret, bool *ret_unit, const char **ret_bad)
+{
+        const char *p = s;
+        uint64_t total = 0;
+        bool unit = false;
+
+        for (bool first = true;; first = false) {
+                uint64_t mult = 0, v;
+                Number n;
+                size_t len;
+                int r;
+
+                r = scan_number(&p, &n);
+                if (r < 0)
+                        return r;
+                while (is_blank(*p))
+                        p++;
+                len = unit_word(p);
+                if (len == 0) {
+                        if (!first || *p != '\0')
+                                return -EINVAL; /* "1 2", "1s 2", "2 # x" */
+                        mult = USEC_PER_SEC;    /* a bare number alone: seconds */
+                } else {
+                        for (size_t i = 0; i < ELEMENTSOF(time_units); i++)
+                                if (strlen(time_units[i].name) == len &&
+                                    strncmp(time_units[i].name, p, len) == 0) {
+                                        mult = time_units[i].usec;
+                                        break;
+                                }
+                        if (mult == 0) {
+                                *ret_bad = p;
+                                return -ENOENT;
                         }
-                        scale /= 10;
-                        fp += (uint64_t)(*p - '0') * scale;
+                        unit = true;
+                        p += len;
                 }
+                r = number_scale(&n, mult, &v);
+                if (r < 0)
+                        return r;
+                if (__builtin_add_overflow(total, v, &total))
+                        return -ERANGE;
+                while (is_blank(*p))
+                        p++;
+                if (*p == '\0')
+                        break;
+        }
+        *ret = total;
+        *ret_unit = unit;
+        return 0;
+}
+
+/* systemd's parse_size() with base 1024: K, M, G, T, P, E, or B for bytes. */
+static const struct {
+        const char *name;
+        uint64_t bytes;
+} size_units[] = {
+    {"B", 1},
+    {"K", UINT64_C(1) << 10},
+    {"M", UINT64_C(1) << 20},
+    {"G", UINT64_C(1) << 30},
+    {"T", UINT64_C(1) << 40},
+    {"P", UINT64_C(1) << 50},
+    {"E", UINT64_C(1) << 60},
+};
+
+/* "256" (MiB), "512M", "1G", "1.5G", "1024K", "2 T": one number and at
+ * most one suffix, in whole MiB. -EINVAL: syntax; -ENOENT: an unknown
+ * suffix (*ret_bad); -EDOM: not a whole number of MiB; -ERANGE: too large.
+ * *ret_unit: a suffix was written. */
+static int parse_size_mib(const char *s, uint64_t *ret, bool *ret_unit, const char **ret_bad)
+{
+        const char *p = s;
+        uint64_t mult = MIB_BYTES, bytes;
+        Number n;
+        size_t len;
+        int r;
+
+        r = scan_number(&p, &n);
+        if (r < 0)
+                return r;
+        while (is_blank(*p))
+                p++;
+        len = unit_word(p);
+        if (len > 0) {
+                mult = 0;
+                for (size_t i = 0; i < ELEMENTSOF(size_units); i++)
+                        if (len == 1 && *p == size_units[i].name[0]) {
+                                mult = size_units[i].bytes;
+                                break;
+                        }
+                if (mult == 0) {
+                        *ret_bad = p;
+                        return -ENOENT;
+                }
+                p += len;
         }
         if (*p != '\0')
                 return -EINVAL;
-        *ret = ip * MICRO + fp;
-        *ret_frac = frac;
+        r = number_scale(&n, mult, &bytes);
+        if (r < 0)
+                return r;
+        if (bytes % MIB_BYTES != 0)
+                return -EDOM;
+        *ret = bytes / MIB_BYTES;
+        *ret_unit = len > 0;
+        return 0;
+}
+
+/* "5", "0.25", and for percentages "5%": in millionths. -EINVAL, -ERANGE,
+ * -EDOM (more than 6 decimal places that matter). */
+static int parse_micro(const char *s, bool percent, uint64_t *ret, bool *ret_point)
+{
+        const char *p = s;
+        Number n;
+        int r;
+
+        r = scan_number(&p, &n);
+        if (r < 0)
+                return r;
+        if (percent && *p == '%')
+                p++;
+        if (*p != '\0')
+                return -EINVAL;
+        r = number_scale(&n, MICRO, ret);
+        if (r < 0)
+                return r;
+        *ret_point = n.point;
         return 0;
 }
 
@@ -304,63 +609,121 @@ static const char *format_bound(double v, char *buf, size_t size)
         return buf;
 }
 
-static int range_error(const ConfigKey *k, const char *value, char *reason, size_t size)
+/* millionths as a decimal: 2500000 -> "2.5", 3000000 -> "3" */
+static const char *format_micro(uint64_t v, char *buf, size_t size)
+{
+        uint64_t w = v / MICRO, f = v % MICRO;
+        int digits = 6;
+
+        if (f == 0) {
+                snprintf(buf, size, "%" PRIu64, w);
+                return buf;
+        }
+        while (f % 10 == 0) {
+                f /= 10;
+                digits--;
+        }
+        snprintf(buf, size, "%" PRIu64 ".%0*" PRIu64, w, digits, f);
+        return buf;
+}
+
+/* "TickSec=2h: 7200 s, out of range: 0.1..3600 s; expected a time span: ..."
+ * converted (NULL: none) is the value in the key's unit when a unit was
+ * written. */
+static int range_error(const ConfigKey *k, const char *value, const char *converted, char *reason,
+                       size_t size)
 {
         char lo[32], hi[32];
 
-        snprintf(reason, size, "%s=%.64s: out of range (%s..%s)", k->key, value,
-                 format_bound(k->min, lo, sizeof(lo)), format_bound(k->max, hi, sizeof(hi)));
+        snprintf(reason, size, "%s=%.64s: %s%s%sout of range: %s..%s%s; expected %s", k->key, value,
+                 converted ? converted : "", converted ? range_unit(k->type) : "",
+                 converted ? ", " : "", format_bound(k->min, lo, sizeof(lo)),
+                 format_bound(k->max, hi, sizeof(hi)), range_unit(k->type), syntax_hint(k->type));
         return -ERANGE;
 }
 
-/* Parse a number into micro-units and check it against the key's range. */
-static int parse_scaled(const ConfigKey *k, const char *value, bool whole, uint64_t *ret,
-                        char *reason, size_t size)
+static int syntax_error(const ConfigKey *k, const char *value, const char *what, char *reason,
+                        size_t size)
 {
-        uint64_t v;
-        bool frac;
-        int r;
-
-        r = parse_decimal(value, &v, &frac);
-        if (r == -EINVAL && value[0] == '-' && value[1] >= '0' && value[1] <= '9')
-                return range_error(k, value, reason, size);
-        if (r == -EINVAL) {
-                snprintf(reason, size, "%s=%.64s: not a number", k->key, value);
-                return r;
-        }
-        if (r == -EDOM) {
-                snprintf(reason, size, "%s=%.64s: too many decimal places (at most 6)", k->key,
-                         value);
-                return -EINVAL;
-        }
-        if (r == -ERANGE)
-                return range_error(k, value, reason, size);
-        if (whole && frac) {
-                snprintf(reason, size, "%s=%.64s: not a whole number", k->key, value);
-                return -EINVAL;
-        }
-        if (v < (uint64_t)llround(k->min * MICRO) || v > (uint64_t)llround(k->max * MICRO))
-                return range_error(k, value, reason, size);
-        *ret = v;
-        return 0;
+        snprintf(reason, size, "%s=%.64s: %s; expected %s", k->key, value, what,
+                 syntax_hint(k->type));
+        return -EINVAL;
 }
 
-/* A number, stored in the field's own type. */
+/* A number of any kind, checked against the key's range and stored in the
+ * field's own type. */
 static int parse_number(const ConfigKey *k, const char *value, void *field, char *reason,
                         size_t size)
 {
+        const char *bad = NULL;
+        char conv[48];
         uint64_t v = 0;
+        bool unit = false, point = false;
         int r;
 
-        r = parse_scaled(k, value, k->type == CONFIG_U64 || k->type == CONFIG_UNSIGNED, &v, reason,
-                         size);
-        if (r < 0)
-                return r;
+        if (value[0] == '-' && is_digit(value[1]))
+                return range_error(k, value, NULL, reason, size);
+
         switch (k->type) {
         case CONFIG_TIME:
-                *(uint64_t *)field = v; /* micro-units of a second are microseconds */
+                r = parse_timespan(value, &v, &unit, &bad);
                 break;
+        case CONFIG_SIZE:
+                r = parse_size_mib(value, &v, &unit, &bad);
+                break;
+        default:
+                r = parse_micro(value, k->type == CONFIG_PERCENT, &v, &point);
+                break;
+        }
+        if (r == -ERANGE)
+                return range_error(k, value, NULL, reason, size);
+        if (r == -ENOENT) {
+                char what[64];
+
+                snprintf(what, sizeof(what), "unknown %s \"%.*s\"",
+                         k->type == CONFIG_TIME ? "time unit" : "size suffix",
+                         (int)u64_min(unit_word(bad), 16), bad);
+                return syntax_error(k, value, what, reason, size);
+        }
+        if (r == -EDOM)
+                return syntax_error(k, value,
+                                    k->type == CONFIG_TIME ? "finer than a microsecond"
+                                    : k->type == CONFIG_SIZE
+                                        ? "not a whole number of MiB"
+                                        : "too many decimal places (at most 6)",
+                                    reason, size);
+        if (r < 0)
+                return syntax_error(k, value,
+                                    k->type == CONFIG_TIME   ? "not a time span"
+                                    : k->type == CONFIG_SIZE ? "not a size"
+                                                             : "not a number",
+                                    reason, size);
+
+        switch (k->type) {
+        case CONFIG_TIME:
+                if (v < (uint64_t)llround(k->min * MICRO) || v > (uint64_t)llround(k->max * MICRO))
+                        return range_error(k, value,
+                                           unit ? format_micro(v, conv, sizeof(conv)) : NULL,
+                                           reason, size);
+                *(uint64_t *)field = v;
+                return 0;
+        case CONFIG_SIZE:
+                if (v < (uint64_t)k->min || v > (uint64_t)k->max) {
+                        snprintf(conv, sizeof(conv), "%" PRIu64, v);
+                        return range_error(k, value, unit ? conv : NULL, reason, size);
+                }
+                *(uint64_t *)field = v;
+                return 0;
+        default:
+                break;
+        }
+        if ((k->type == CONFIG_U64 || k->type == CONFIG_UNSIGNED) && point)
+                return syntax_error(k, value, "not a whole number", reason, size);
+        if (v < (uint64_t)llround(k->min * MICRO) || v > (uint64_t)llround(k->max * MICRO))
+                return range_error(k, value, NULL, reason, size);
+        switch (k->type) {
         case CONFIG_DECIMAL:
+        case CONFIG_PERCENT:
                 *(double *)field = (double)v / (double)MICRO;
                 break;
         case CONFIG_U64:
@@ -469,8 +832,10 @@ static size_t config_type_size(ConfigType t)
 {
         switch (t) {
         case CONFIG_TIME:
+        case CONFIG_SIZE:
         case CONFIG_U64:
                 return sizeof(uint64_t);
+        case CONFIG_PERCENT:
         case CONFIG_DECIMAL:
                 return sizeof(double);
         case CONFIG_UNSIGNED:
@@ -505,6 +870,371 @@ static int parse_value(const ConfigKey *k, const char *value, void *field, const
         if (k->type == CONFIG_DOMAINS)
                 return parse_domains(k, value, field, reason, size);
         return parse_number(k, value, field, reason, size);
+}
+
+/* ---- values written back ------------------------------------------------ */
+
+/* "2s", "1h 30min", "2s 500ms", "0": what parse_timespan() reads back. */
+static const char *format_timespan(uint64_t usec, char *buf, size_t size)
+{
+        static const struct {
+                const char *name;
+                uint64_t usec;
+        } parts[] = {
+            {"w", USEC_PER_WEEK},
+            {"d", USEC_PER_DAY},
+            {"h", USEC_PER_HOUR},
+            {"min", USEC_PER_MINUTE},
+            {"s", USEC_PER_SEC},
+            {"ms", USEC_PER_MSEC},
+            {"us", 1},
+        };
+        size_t len = 0;
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        if (usec == 0) {
+                snprintf(buf, size, "0");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(parts) && len < size; i++) {
+                int k;
+
+                if (usec < parts[i].usec)
+                        continue;
+                k = snprintf(buf + len, size - len, "%s%" PRIu64 "%s", len ? " " : "",
+                             usec / parts[i].usec, parts[i].name);
+                if (k < 0)
+                        break;
+                len += (size_t)k;
+                usec %= parts[i].usec;
+        }
+        return buf;
+}
+
+/* MiB with the largest suffix that keeps it whole: "256M", "1G", "0". */
+static const char *format_size_mib(uint64_t mib, char *buf, size_t size)
+{
+        static const char suffix[] = "MGTPE";
+        unsigned i = 0;
+
+        if (mib == 0) {
+                snprintf(buf, size, "0");
+                return buf;
+        }
+        while (i + 1 < sizeof(suffix) - 1 && mib % 1024 == 0) {
+                mib /= 1024;
+                i++;
+        }
+        snprintf(buf, size, "%" PRIu64 "%c", mib, suffix[i]);
+        return buf;
+}
+
+/* A double the parser stored from millionths. */
+static const char *format_double(double d, char *buf, size_t size)
+{
+        if (d >= 0 && d < 1e12)
+                return format_micro((uint64_t)llround(d * (double)MICRO), buf, size);
+        snprintf(buf, size, "%.17g", d); /* never from a file: not in any range */
+        return buf;
+}
+
+static int format_indexset(const IndexSet *set, char **ret)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < set->n; i++) {
+                if (set->ranges[i].lo == set->ranges[i].hi)
+                        fprintf(f, "%s%" PRIu32, i ? "," : "", set->ranges[i].lo);
+                else
+                        fprintf(f, "%s%" PRIu32 "-%" PRIu32, i ? "," : "", set->ranges[i].lo,
+                                set->ranges[i].hi);
+        }
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int config_format_value(const Config *c, size_t i, char **ret)
+{
+        const ConfigKey *k;
+        const void *field;
+        char buf[64];
+        const char *s;
+        char *t;
+
+        if (i >= N_KEYS)
+                return -ERANGE;
+        k = &config_keys[i];
+        field = (const char *)c + k->offset;
+        switch (k->type) {
+        case CONFIG_TIME:
+                s = format_timespan(*(const uint64_t *)field, buf, sizeof(buf));
+                break;
+        case CONFIG_SIZE:
+                s = format_size_mib(*(const uint64_t *)field, buf, sizeof(buf));
+                break;
+        case CONFIG_PERCENT: {
+                size_t len;
+
+                format_double(*(const double *)field, buf, sizeof(buf) - 1);
+                len = strlen(buf);
+                buf[len] = '%';
+                buf[len + 1] = '\0';
+                s = buf;
+                break;
+        }
+        case CONFIG_DECIMAL:
+                s = format_double(*(const double *)field, buf, sizeof(buf));
+                break;
+        case CONFIG_U64:
+                snprintf(buf, sizeof(buf), "%" PRIu64, *(const uint64_t *)field);
+                s = buf;
+                break;
+        case CONFIG_UNSIGNED:
+                snprintf(buf, sizeof(buf), "%u", *(const unsigned *)field);
+                s = buf;
+                break;
+        case CONFIG_BOOL:
+                s = *(const bool *)field ? "yes" : "no";
+                break;
+        case CONFIG_DOMAINS:
+                s = domain_mode_to_string(*(const DomainMode *)field);
+                if (!s)
+                        s = "";
+                break;
+        case CONFIG_INDEXSET:
+                return format_indexset(field, ret);
+        case CONFIG_PATH:
+                s = *(char *const *)field ? *(char *const *)field : "";
+                break;
+        default:
+                return -EINVAL;
+        }
+        t = strdup(s);
+        if (!t)
+                return -ENOMEM;
+        *ret = t;
+        return 0;
+}
+
+/* The longest line the reader accepts (inih's buffer of 200 bytes holds the
+ * text, "\r\n" and the NUL). */
+#define LINE_MAX_CHARS 197
+
+/* s, or its end after "..." so that it fits in max characters. */
+static void print_shortened(FILE *f, const char *s, size_t max)
+{
+        size_t len = strlen(s);
+
+        if (len <= max || max < 4)
+                fputs(s, f);
+        else
+                fprintf(f, "...%s", s + len - (max - 3));
+}
+
+int config_dump(const Config *c, const ConfigSources *sources, FILE *f)
+{
+        const char *section = NULL;
+        int r = 0;
+
+        fputs("# The configuration in force, as mempowerd reads it.\n", f);
+        if (sources && sources->n_files > 0) {
+                fputs("# Files, in the order they are read:\n", f);
+                for (size_t i = 0; i < sources->n_files; i++) {
+                        bool missing = i == 0 && sources->main_missing;
+                        const char *tail = missing ? " (missing)" : "";
+
+                        fputs("#   ", f);
+                        print_shortened(f, sources->files[i], LINE_MAX_CHARS - 4 - strlen(tail));
+                        fprintf(f, "%s\n", tail);
+                }
+        } else if (sources)
+                fputs("# No file is read: every key has its compiled-in default.\n", f);
+        if (sources && sources->origins)
+                fputs("# After each key: the file and line that set it, or \"default\".\n", f);
+
+        for (size_t i = 0; i < N_KEYS; i++) {
+                const ConfigKey *k = &config_keys[i];
+                _cleanup_free_ char *value = NULL;
+                char line[LINE_MAX_CHARS * 2], origin[PATH_MAX + 16];
+                int len;
+
+                r = config_format_value(c, i, &value);
+                if (r < 0)
+                        return r;
+                if (!section || strcmp(section, k->section) != 0) {
+                        fprintf(f, "\n[%s]\n", k->section);
+                        section = k->section;
+                }
+                len = snprintf(line, sizeof(line), "%s=%s", k->key, value);
+                if (len < 0 || (size_t)len >= sizeof(line))
+                        return -ENOBUFS;
+                if (!sources || !sources->origins) {
+                        fprintf(f, "%s\n", line);
+                        continue;
+                }
+                if (sources->origins[i].path)
+                        snprintf(origin, sizeof(origin), "%s:%u", sources->origins[i].path,
+                                 sources->origins[i].line);
+                else
+                        snprintf(origin, sizeof(origin), "default");
+                if ((size_t)(len < 32 ? 32 : len) + 3 + strlen(origin) <= LINE_MAX_CHARS)
+                        fprintf(f, "%-32s ; %s\n", line, origin);
+                else {
+                        /* too long for one line: the origin goes above, as a comment */
+                        fputs("; ", f);
+                        print_shortened(f, origin, LINE_MAX_CHARS - 2);
+                        fprintf(f, "\n%s\n", line);
+                }
+        }
+        if (fflush(f) != 0 || ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+/* ---- warnings ----------------------------------------------------------- */
+
+/* Above these the daemon warns (the defaults are far below). */
+#define WARN_SCAN_CPU_PERCENT 10.0
+#define WARN_PSI_SOME_AVG10   50.0
+#define WARN_TIMEOUT_USEC     (60 * USEC_PER_SEC)
+/* Below this the quiet time after pressure is short enough to flap. */
+#define WARN_BACKOFF_INITIAL_USEC (10 * USEC_PER_SEC)
+
+static void warn_add(ConfigWarning *ret, size_t max, size_t *n, size_t key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void warn_add(ConfigWarning *ret, size_t max, size_t *n, size_t key, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (*n >= CONFIG_WARNINGS_MAX)
+                return;
+        if (*n < max) {
+                ret[*n].key = key;
+                va_start(ap, fmt);
+                vsnprintf(ret[*n].text, sizeof(ret[*n].text), fmt, ap);
+                va_end(ap);
+        }
+        (*n)++;
+}
+
+static const ConfigOrigin *origin_of(const ConfigSources *s, size_t key)
+{
+        return s && s->origins ? &s->origins[key] : NULL;
+}
+
+static size_t file_order(const ConfigSources *s, const char *path)
+{
+        for (size_t i = 0; i < s->n_files; i++)
+                if (s->files[i] == path)
+                        return i;
+        return s->n_files;
+}
+
+/* a was set after b */
+static bool origin_after(const ConfigSources *s, const ConfigOrigin *a, const ConfigOrigin *b)
+{
+        size_t ia, ib;
+
+        if (!a || !a->path)
+                return false;
+        if (!b || !b->path)
+                return true;
+        ia = file_order(s, a->path);
+        ib = file_order(s, b->path);
+        return ia != ib ? ia > ib : a->line > b->line;
+}
+
+size_t config_warnings(const Config *c, const ConfigSources *sources, ConfigWarning *ret,
+                       size_t max)
+{
+        char v[64];
+        size_t n = 0;
+
+#define WARN(field, ...) warn_add(ret, max, &n, key_index(FIELD(field)), __VA_ARGS__)
+
+        if (c->scan_cpu_percent > WARN_SCAN_CPU_PERCENT)
+                WARN(scan_cpu_percent,
+                     "ScanCPUPercent=%s%%: the page scanner may keep that much of a core busy "
+                     "(the default is 0.25%%)",
+                     format_double(c->scan_cpu_percent, v, sizeof(v)));
+
+        if (c->reserve_mib == 0 && c->reserve_percent == 0) {
+                /* blame the one set last: the other may be the package's file */
+                const ConfigOrigin *om = origin_of(sources, key_index(FIELD(reserve_mib)));
+                const ConfigOrigin *op = origin_of(sources, key_index(FIELD(reserve_percent)));
+                bool percent_last = origin_after(sources, op, om);
+
+                warn_add(ret, max, &n,
+                         percent_last ? key_index(FIELD(reserve_percent))
+                                      : key_index(FIELD(reserve_mib)),
+                         "MinFreeMiB=0 and MinFreePercent=0: no reserve; memory is taken offline "
+                         "down to one block of MemAvailable, and neither MemAvailable nor the "
+                         "commit headroom ever counts as running short");
+        }
+        if (c->psi_some_avg10 == 0)
+                WARN(psi_some_avg10,
+                     "PSISomeAvg10=0 turns the PSI check off: memory stalls do not bring blocks "
+                     "back, only the reserve and the node floors do");
+        else if (c->psi_some_avg10 > WARN_PSI_SOME_AVG10)
+                WARN(psi_some_avg10,
+                     "PSISomeAvg10=%s%%: tasks must stall on memory more than half of the time "
+                     "before blocks come back",
+                     format_double(c->psi_some_avg10, v, sizeof(v)));
+        if (c->node_reserve_mib == 0)
+                WARN(node_reserve_mib,
+                     "NodeMinFreeMiB=0: no node floor; a process bound to one node can run out "
+                     "of memory there, and be killed, while the machine has plenty");
+        if (c->offline_kernel_zones)
+                WARN(offline_kernel_zones,
+                     "OfflineKernelZones=yes: ZONE_NORMAL blocks go offline too; the kernel's own "
+                     "allocations cannot use ZONE_MOVABLE and run short first");
+        if (c->keep_offline_on_exit)
+                WARN(keep_offline_on_exit,
+                     "KeepOfflineOnExit=yes: when mempowerd stops, the memory it took offline "
+                     "stays offline with nothing to give it back under pressure");
+        if (c->offline_timeout_usec > WARN_TIMEOUT_USEC)
+                WARN(offline_timeout_usec,
+                     "TimeoutSec=%s: an offline that cannot finish holds the kernel's memory "
+                     "hotplug lock and a CPU this long before it is ended",
+                     format_timespan(c->offline_timeout_usec, v, sizeof(v)));
+        if (c->backoff_initial_usec < WARN_BACKOFF_INITIAL_USEC)
+                WARN(backoff_initial_usec,
+                     "BackoffInitialSec=%s: after pressure, memory goes offline again that soon, "
+                     "while the workload that needed it may still need it",
+                     format_timespan(c->backoff_initial_usec, v, sizeof(v)));
+        if (c->eject_empty_devices)
+                WARN(eject_empty_devices,
+                     "EjectEmptyDevices=yes: an ejected memory device does not come back under "
+                     "pressure; only the host can add it again");
+#undef WARN
+        return n;
+}
+
+int config_warning_format(const ConfigWarning *w, const ConfigSources *sources, char *buf,
+                          size_t size)
+{
+        const ConfigOrigin *o = origin_of(sources, w->key);
+        int n;
+
+        if (!buf || size == 0)
+                return -ENOBUFS;
+        if (o && o->path)
+                n = snprintf(buf, size, "%s:%u: %s", o->path, o->line, w->text);
+        else
+                n = snprintf(buf, size, "%s", w->text);
+        return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
 }
 
 /* ---- reading a file ----------------------------------------------------- */
@@ -997,14 +1727,60 @@ static int check_cross(const Config *c, const KeyOrigin *origins, ConfigError *e
         return 0;
 }
 
-int config_load(const char *explicit_path, const char *main_path, const char *dropin_dir,
-                Config *ret, ConfigError *err)
+void config_sources_free(ConfigSources *s)
 {
-        KeyOrigin origins[N_KEYS] = {{0}};
+        if (!s)
+                return;
+        strv_free(s->files, s->n_files);
+        free(s->origins);
+        *s = (ConfigSources){0};
+}
+
+int config_list_files(const char *explicit_path, const char *main_path, const char *dropin_dir,
+                      ConfigSources *ret, ConfigError *err)
+{
+        ConfigSources t = {0};
         ConfigError scratch;
         char **dropins = NULL;
         size_t n_dropins = 0;
-        unsigned seq = 0;
+        int r;
+
+        if (!err)
+                err = &scratch;
+        *err = (ConfigError){0};
+        if (!explicit_path && dropin_dir) {
+                r = dropins_list(dropin_dir, &dropins, &n_dropins, err);
+                if (r < 0)
+                        return r;
+        }
+        t.files = calloc(n_dropins + 1, sizeof(t.files[0]));
+        if (!t.files)
+                goto oom;
+        if (explicit_path || main_path) {
+                t.files[0] = strdup(explicit_path ? explicit_path : main_path);
+                if (!t.files[0])
+                        goto oom;
+                t.n_files = 1;
+                t.main_missing = !explicit_path && access(main_path, F_OK) < 0 && errno == ENOENT;
+        }
+        for (size_t i = 0; i < n_dropins; i++)
+                t.files[t.n_files++] = TAKE_PTR(dropins[i]);
+        free(dropins);
+        *ret = t;
+        return 0;
+oom:
+        strv_free(dropins, n_dropins);
+        config_sources_free(&t);
+        error_set(err, dropin_dir ? dropin_dir : "", 0, "out of memory");
+        return -ENOMEM;
+}
+
+int config_load_sources(const char *explicit_path, const char *main_path, const char *dropin_dir,
+                        Config *ret, ConfigSources *ret_sources, ConfigError *err)
+{
+        KeyOrigin origins[N_KEYS] = {{0}};
+        ConfigSources src = {0};
+        ConfigError scratch;
         Config t;
         int r;
 
@@ -1013,35 +1789,40 @@ int config_load(const char *explicit_path, const char *main_path, const char *dr
         *err = (ConfigError){0};
         config_init(&t);
 
-        if (explicit_path) {
-                /* --config replaces the default file and its drop-ins */
-                r = parse_file_internal(&t, explicit_path, err, origins, ++seq);
+        /* --config replaces the default file and its drop-ins */
+        r = config_list_files(explicit_path, main_path, dropin_dir, &src, err);
+        if (r < 0)
+                goto out;
+        src.main_missing = false; /* what parsing finds is what counts */
+        for (size_t i = 0; i < src.n_files; i++) {
+                r = parse_file_internal(&t, src.files[i], err, origins, (unsigned)i + 1);
+                if (r == -ENOENT && err->line == 0 && i == 0 && !explicit_path && main_path) {
+                        *err = (ConfigError){0}; /* no main file: fine */
+                        src.main_missing = true;
+                        continue;
+                }
                 if (r < 0)
                         goto out;
-        } else {
-                if (main_path) {
-                        r = parse_file_internal(&t, main_path, err, origins, ++seq);
-                        if (r == -ENOENT && err->line == 0)
-                                *err = (ConfigError){0}; /* no main file: fine */
-                        else if (r < 0)
-                                goto out;
-                }
-                if (dropin_dir) {
-                        r = dropins_list(dropin_dir, &dropins, &n_dropins, err);
-                        if (r < 0)
-                                goto out;
-                        for (size_t i = 0; i < n_dropins; i++) {
-                                r = parse_file_internal(&t, dropins[i], err, origins, ++seq);
-                                if (r < 0)
-                                        goto out;
-                        }
-                }
         }
 
         r = check_cross(&t, origins, err);
         if (r < 0)
                 goto out;
 
+        if (ret_sources) {
+                src.origins = calloc(N_KEYS, sizeof(src.origins[0]));
+                if (!src.origins) {
+                        error_set(err, "", 0, "out of memory");
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < N_KEYS; i++)
+                        src.origins[i] =
+                            (ConfigOrigin){.path = origins[i].path, .line = origins[i].line};
+                config_sources_free(ret_sources);
+                *ret_sources = src;
+                src = (ConfigSources){0};
+        }
         config_free(ret);
         *ret = t;
         t = (Config){0};
@@ -1049,8 +1830,14 @@ int config_load(const char *explicit_path, const char *main_path, const char *dr
         r = 0;
 out:
         config_free(&t);
-        strv_free(dropins, n_dropins);
+        config_sources_free(&src);
         return r;
+}
+
+int config_load(const char *explicit_path, const char *main_path, const char *dropin_dir,
+                Config *ret, ConfigError *err)
+{
+        return config_load_sources(explicit_path, main_path, dropin_dir, ret, NULL, err);
 }
 
 uint64_t config_reserve_pages(const Config *c, uint64_t mem_total_kb, uint64_t page_size)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config-build.h" /* SYSCONFDIR, from meson's prefix and sysconfdir */
 #include "domain.h"
@@ -97,6 +98,24 @@ int config_copy(const Config *src, Config *ret);
 /* Every setting equal (index sets by content). */
 bool config_equal(const Config *a, const Config *b);
 
+/* Where the value of a key came from. */
+typedef struct ConfigOrigin {
+        const char *path; /* NULL: the compiled-in default; else one of ConfigSources.files */
+        unsigned line;
+} ConfigOrigin;
+
+/* The files a load reads, in order, and where each key got its value. */
+typedef struct ConfigSources {
+        char **files; /* --config alone, or the main file then the drop-ins */
+        size_t n_files;
+        bool main_missing;     /* files[0] is the main file, and it does not exist */
+        ConfigOrigin *origins; /* config_key_count() entries in table order; NULL from
+                                * config_list_files() */
+} ConfigSources;
+
+/* Frees what s owns and zeroes it. Takes NULL. */
+void config_sources_free(ConfigSources *s);
+
 /* Overlay one ini file on c. On error c may be partly updated: callers parse
  * into a temporary (config_load does). -ENOENT when the file is missing.
  * Errors: -ENOENT/-EACCES/-EISDIR/... (open, read), -EINVAL (anything wrong
@@ -109,6 +128,17 @@ int config_parse_file(Config *c, const char *path, ConfigError *err);
  * *ret is untouched and err says path, line and reason. */
 int config_load(const char *explicit_path, const char *main_path, const char *dropin_dir,
                 Config *ret, ConfigError *err);
+/* The same, and on success *ret_sources (may be NULL; freed first) says
+ * which files were read and where each key got its value. */
+int config_load_sources(const char *explicit_path, const char *main_path, const char *dropin_dir,
+                        Config *ret, ConfigSources *ret_sources, ConfigError *err);
+/* The files config_load() would read, in its order, without reading them:
+ * explicit_path alone, else main_path (listed even when missing;
+ * main_missing says so) and dropin_dir/\*.conf. *ret is overwritten, not
+ * freed; untouched on error (err says why: the drop-in directory cannot be
+ * read, -ENOMEM). */
+int config_list_files(const char *explicit_path, const char *main_path, const char *dropin_dir,
+                      ConfigSources *ret, ConfigError *err);
 
 /* Reserve in pages for a machine with mem_total_kb, given page size:
  * the larger of MinFreeMiB and MinFreePercent of MemTotal, rounded up. */
@@ -123,3 +153,39 @@ int config_error_format(const ConfigError *e, char *buf, size_t size);
  * checks. -ERANGE when i is past the end. */
 size_t config_key_count(void);
 int config_key_get(size_t i, const char **ret_section, const char **ret_key);
+/* The index of [section] key, or -ENOENT. */
+int config_key_find(const char *section, const char *key);
+
+/* The value of key i of c as the parser reads it back: "2s", "1h 30min",
+ * "256M", "5%", "yes", "0-7,12", "" for no path or an empty set. *ret is
+ * allocated; -ERANGE past the last key, -ENOMEM. */
+int config_format_value(const Config *c, size_t i, char **ret);
+
+/* The whole configuration as an ini file that parses back to an equal
+ * Config: every key in table order under its section, each followed by
+ * " ; PATH:LINE" or " ; default" when sources (may be NULL) is given, and a
+ * header listing the files read. Lines stay within the parser's length
+ * limit (a long origin is shortened: it is a comment). 0 or -errno. */
+int config_dump(const Config *c, const ConfigSources *sources, FILE *f);
+
+/* A valid setting that can hurt the machine or hide trouble: no reserve,
+ * the PSI check or the node floors turned off, memory left offline with
+ * nobody watching, ... Never an error: the daemon logs them at start and
+ * reload, --check-config prints them. */
+typedef struct ConfigWarning {
+        size_t key;     /* config_key_get() index of the key to look at */
+        char text[224]; /* "Key=value: what it does" */
+} ConfigWarning;
+
+#define CONFIG_WARNINGS_MAX 16
+
+/* Fills ret[0..max) with the warnings about c, in table order, and returns
+ * how many there are (at most CONFIG_WARNINGS_MAX). A warning about two
+ * keys names the one set last when sources (may be NULL) says which. Pure:
+ * no I/O, no allocation. */
+size_t config_warnings(const Config *c, const ConfigSources *sources, ConfigWarning *ret,
+                       size_t max);
+/* "PATH:LINE: text", or "text" when the key kept its default or sources is
+ * NULL. As config_error_format(). */
+int config_warning_format(const ConfigWarning *w, const ConfigSources *sources, char *buf,
+                          size_t size);

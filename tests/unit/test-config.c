@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +268,276 @@ static void test_values(void)
         }
 }
 
+/* A key's value as a number: microseconds, MiB, millionths (percent,
+ * decimals), counts. */
+static uint64_t field_number(const Config *c, const char *key)
+{
+        static const struct {
+                const char *key;
+                size_t offset;
+                char kind; /* u: uint64_t, d: double, i: unsigned */
+        } fields[] = {
+            {"TickSec", offsetof(Config, tick_usec), 'u'},
+            {"RescanMaxSec", offsetof(Config, rescan_max_usec), 'u'},
+            {"TimeoutSec", offsetof(Config, offline_timeout_usec), 'u'},
+            {"BackoffInitialSec", offsetof(Config, backoff_initial_usec), 'u'},
+            {"BackoffMaxSec", offsetof(Config, backoff_max_usec), 'u'},
+            {"ExpectedOfflineSec", offsetof(Config, expected_offline_usec), 'u'},
+            {"MinFreeMiB", offsetof(Config, reserve_mib), 'u'},
+            {"NodeMinFreeMiB", offsetof(Config, node_reserve_mib), 'u'},
+            {"RegionMiB", offsetof(Config, region_mib), 'u'},
+            {"MigrateBatchPages", offsetof(Config, migrate_batch_pages), 'u'},
+            {"ScanCPUPercent", offsetof(Config, scan_cpu_percent), 'd'},
+            {"MinFreePercent", offsetof(Config, reserve_percent), 'd'},
+            {"PSISomeAvg10", offsetof(Config, psi_some_avg10), 'd'},
+            {"OnlineWattsPerGiB", offsetof(Config, online_watts_per_gib), 'd'},
+            {"MaxEvacuationsPerTick", offsetof(Config, max_evacuations_per_tick), 'i'},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                const char *p = (const char *)c + fields[i].offset;
+
+                if (strcmp(fields[i].key, key) != 0)
+                        continue;
+                if (fields[i].kind == 'u')
+                        return *(const uint64_t *)p;
+                if (fields[i].kind == 'i')
+                        return *(const unsigned *)p;
+                return (uint64_t)llround(*(const double *)p * 1e6);
+        }
+        fprintf(stderr, "field_number: no key %s\n", key);
+        abort();
+}
+
+#define S   1000000ULL
+#define MIN (60 * S)
+#define H   (60 * MIN)
+#define D   (24 * H)
+
+/* Every kind of value, good and bad, at the bounds and past them. */
+static void test_values_table(void)
+{
+        static const struct {
+                const char *section, *key, *value;
+                int r;              /* 0, -EINVAL, -ERANGE */
+                uint64_t expect;    /* r == 0: field_number() */
+                const char *needle; /* r < 0: in the reason */
+        } cases[] = {
+            /* time spans, as systemd.time(7); a bare number is seconds */
+            {"Daemon", "TickSec", "10s", 0, 10 * S, NULL},
+            {"Daemon", "TickSec", "5min", 0, 5 * MIN, NULL},
+            {"Daemon", "TickSec", "500ms", 0, 500000, NULL},
+            {"Daemon", "TickSec", "2.5s", 0, 2500000, NULL},
+            {"Daemon", "TickSec", "2.5", 0, 2500000, NULL},
+            {"Daemon", "TickSec", "1.5min", 0, 90 * S, NULL},
+            {"Daemon", "TickSec", "55s500ms", 0, 55500000, NULL},
+            {"Daemon", "TickSec", "300ms20s", 0, 20300000, NULL}, /* any order, as systemd */
+            {"Daemon", "TickSec", "1s 1s", 0, 2 * S, NULL},
+            {"Daemon", "TickSec", "2 s", 0, 2 * S, NULL},
+            {"Daemon", "TickSec", "1h", 0, H, NULL}, /* the upper bound */
+            {"Daemon", "TickSec", "3600", 0, H, NULL},
+            {"Daemon", "TickSec", "59min 60s", 0, H, NULL},
+            {"Daemon", "TickSec", "100ms", 0, 100000, NULL}, /* the lower bound */
+            {"Daemon", "TickSec", "0.1", 0, 100000, NULL},
+            {"Daemon", "TickSec", "0.1000000000000000000000s", 0, 100000, NULL},
+            {"Daemon", "TickSec", "100000us", 0, 100000, NULL},
+            {"Daemon", "TickSec", "100000usec", 0, 100000, NULL},
+            {"Daemon", "TickSec", "100000\xc2\xb5s", 0, 100000, NULL}, /* µs, MICRO SIGN */
+            {"Daemon", "TickSec", "100000\xce\xbcs", 0, 100000, NULL}, /* μs, GREEK MU */
+            {"Daemon", "TickSec", "100msec", 0, 100000, NULL},
+            {"Daemon", "TickSec", "3sec", 0, 3 * S, NULL},
+            {"Daemon", "TickSec", "3second", 0, 3 * S, NULL},
+            {"Daemon", "TickSec", "3seconds", 0, 3 * S, NULL},
+            {"Daemon", "TickSec", "2m", 0, 2 * MIN, NULL},
+            {"Daemon", "TickSec", "2minute", 0, 2 * MIN, NULL},
+            {"Daemon", "TickSec", "2minutes", 0, 2 * MIN, NULL},
+            {"Daemon", "TickSec", "1hr", 0, H, NULL},
+            {"Daemon", "TickSec", "1hour", 0, H, NULL},
+            {"Daemon", "TickSec", "1hours", 0, H, NULL},
+            {"Daemon", "TickSec", "0.0001h", 0, 360000, NULL},
+            {"Offline", "BackoffMaxSec", "1h 30min", 0, 90 * MIN, NULL},
+            {"Offline", "BackoffMaxSec", "1h30min", 0, 90 * MIN, NULL},
+            {"Offline", "BackoffMaxSec", "2 h", 0, 2 * H, NULL},
+            {"Offline", "BackoffMaxSec", "48hr", 0, 48 * H, NULL},
+            {"Offline", "BackoffMaxSec", "1d", 0, D, NULL},
+            {"Offline", "BackoffMaxSec", "1day", 0, D, NULL},
+            {"Offline", "BackoffMaxSec", "2days", 0, 2 * D, NULL},
+            {"Offline", "BackoffMaxSec", "1w", 0, 7 * D, NULL}, /* the upper bound */
+            {"Offline", "BackoffMaxSec", "1week", 0, 7 * D, NULL},
+            {"Offline", "BackoffMaxSec", "1weeks", 0, 7 * D, NULL},
+            {"Offline", "BackoffMaxSec", "604800", 0, 7 * D, NULL},
+            {"Offline", "BackoffMaxSec", "6d 23h 59min 59s 999ms 999us", 0, 7 * D - 1, NULL},
+            {"Offline", "TimeoutSec", "10min", 0, 10 * MIN, NULL},
+            {"Scan", "RescanMaxSec", "1d", 0, D, NULL},
+            {"Power", "ExpectedOfflineSec", "1w", 0, 7 * D, NULL},
+            /* time spans out of range, with the value in seconds */
+            {"Daemon", "TickSec", "99ms", -ERANGE, 0,
+             "TickSec=99ms: 0.099 s, out of range: 0.1..3600 s"},
+            {"Daemon", "TickSec", "99999us", -ERANGE, 0, "0.099999 s, out of range"},
+            {"Daemon", "TickSec", "1h 1us", -ERANGE, 0, "3600.000001 s, out of range: 0.1..3600 s"},
+            {"Daemon", "TickSec", "3600.000001", -ERANGE, 0, "TickSec=3600.000001: out of range"},
+            {"Daemon", "TickSec", "0", -ERANGE, 0, "out of range: 0.1..3600 s"},
+            {"Offline", "BackoffMaxSec", "1w 1us", -ERANGE, 0,
+             "604800.000001 s, out of range: 1..604800 s"},
+            {"Offline", "BackoffMaxSec", "1M", -ERANGE, 0, "2629800 s, out of range"}, /* a month */
+            {"Offline", "BackoffMaxSec", "1month", -ERANGE, 0, "2629800 s"},
+            {"Offline", "BackoffMaxSec", "1y", -ERANGE, 0, "31557600 s"},
+            {"Offline", "TimeoutSec", "601", -ERANGE, 0, "out of range: 0.1..600 s"},
+            {"Offline", "TimeoutSec", "-1s", -ERANGE, 0, "TimeoutSec=-1s: out of range"},
+            /* every time key at its bounds */
+            {"Scan", "RescanMaxSec", "10s", 0, 10 * S, NULL},
+            {"Scan", "RescanMaxSec", "9s", -ERANGE, 0, "9 s, out of range: 10..86400 s"},
+            {"Scan", "RescanMaxSec", "1d 1us", -ERANGE, 0, "out of range: 10..86400 s"},
+            {"Offline", "TimeoutSec", "100ms", 0, 100000, NULL},
+            {"Offline", "TimeoutSec", "10min 1us", -ERANGE, 0, "out of range: 0.1..600 s"},
+            {"Offline", "BackoffInitialSec", "1s", 0, S, NULL},
+            {"Offline", "BackoffInitialSec", "999ms", -ERANGE, 0, "out of range: 1..86400 s"},
+            {"Offline", "BackoffInitialSec", "1d", 0, D, NULL},
+            {"Offline", "BackoffInitialSec", "86401", -ERANGE, 0, "out of range: 1..86400 s"},
+            {"Offline", "BackoffMaxSec", "999999us", -ERANGE, 0, "out of range: 1..604800 s"},
+            {"Power", "ExpectedOfflineSec", "1", 0, S, NULL},
+            {"Power", "ExpectedOfflineSec", "0s", -ERANGE, 0, "out of range: 1..604800 s"},
+            {"Power", "ExpectedOfflineSec", "1w 1s", -ERANGE, 0, "out of range: 1..604800 s"},
+            /* overflow of 64 bits of microseconds */
+            {"Daemon", "TickSec", "18446744073709551615us", -ERANGE, 0, "0.1..3600 s"},
+            {"Daemon", "TickSec", "18446744073709551616us", -ERANGE, 0, "out of range"},
+            {"Daemon", "TickSec", "99999999999w", -ERANGE, 0, "out of range"},
+            {"Daemon", "TickSec", "18446744073709551615us 1us", -ERANGE, 0, "out of range"},
+            {"Daemon", "TickSec", "99999999999999999999999", -ERANGE, 0, "out of range"},
+            /* bad time spans */
+            {"Daemon", "TickSec", "1 2", -EINVAL, 0, "TickSec=1 2: not a time span"},
+            {"Daemon", "TickSec", "1s 2", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "2 # not an inline comment", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", ".5s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "5.s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "1..5s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "+1s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "1,5s", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "5x", -EINVAL, 0, "unknown time unit \"x\""},
+            {"Daemon", "TickSec", "5S", -EINVAL, 0, "unknown time unit \"S\""},
+            {"Daemon", "TickSec", "5secs", -EINVAL, 0, "unknown time unit \"secs\""},
+            {"Daemon", "TickSec", "1e3", -EINVAL, 0, "unknown time unit \"e\""},
+            {"Daemon", "TickSec", "0x10", -EINVAL, 0, "unknown time unit \"x\""},
+            {"Daemon", "TickSec", "5ns", -EINVAL, 0, "unknown time unit \"ns\""},
+            {"Daemon", "TickSec", "infinity", -EINVAL, 0, "not a time span"},
+            {"Daemon", "TickSec", "0.0000001", -EINVAL, 0, "finer than a microsecond"},
+            {"Daemon", "TickSec", "1.0000005ms", -EINVAL, 0, "finer than a microsecond"},
+            {"Offline", "BackoffMaxSec", "0.5us", -EINVAL, 0, "finer than a microsecond"},
+            /* sizes, base 1024; a bare number is MiB */
+            {"Reserve", "MinFreeMiB", "512M", 0, 512, NULL},
+            {"Reserve", "MinFreeMiB", "1G", 0, 1024, NULL},
+            {"Reserve", "MinFreeMiB", "1T", 0, 1048576, NULL}, /* the upper bound */
+            {"Reserve", "MinFreeMiB", "1048576", 0, 1048576, NULL},
+            {"Reserve", "MinFreeMiB", "1024K", 0, 1, NULL},
+            {"Reserve", "MinFreeMiB", "1048576K", 0, 1024, NULL},
+            {"Reserve", "MinFreeMiB", "1073741824B", 0, 1024, NULL},
+            {"Reserve", "MinFreeMiB", "1.5G", 0, 1536, NULL},
+            {"Reserve", "MinFreeMiB", "0.5G", 0, 512, NULL},
+            {"Reserve", "MinFreeMiB", "0.0009765625T", 0, 1024, NULL},
+            {"Reserve", "MinFreeMiB", "2 G", 0, 2048, NULL},
+            {"Reserve", "MinFreeMiB", "256", 0, 256, NULL},
+            {"Reserve", "MinFreeMiB", "0", 0, 0, NULL},
+            {"Reserve", "MinFreeMiB", "0G", 0, 0, NULL},
+            {"Reserve", "MinFreeMiB", "0.0E", 0, 0, NULL},
+            {"Reserve", "NodeMinFreeMiB", "64M", 0, 64, NULL},
+            {"Power", "RegionMiB", "1M", 0, 1, NULL}, /* its lower bound */
+            {"Power", "RegionMiB", "2G", 0, 2048, NULL},
+            {"Reserve", "MinFreeMiB", "2T", -ERANGE, 0,
+             "2097152 MiB, out of range: 0..1048576 MiB"},
+            {"Reserve", "MinFreeMiB", "1048577", -ERANGE, 0, "MinFreeMiB=1048577: out of range"},
+            {"Reserve", "MinFreeMiB", "1073742848K", -ERANGE, 0, "1048577 MiB, out of range"},
+            {"Reserve", "MinFreeMiB", "1P", -ERANGE, 0, "1073741824 MiB, out of range"},
+            {"Reserve", "MinFreeMiB", "16E", -ERANGE, 0, "out of range"},
+            {"Reserve", "MinFreeMiB", "18446744073709551616", -ERANGE, 0, "out of range"},
+            {"Reserve", "MinFreeMiB", "-1M", -ERANGE, 0, "out of range"},
+            {"Power", "RegionMiB", "0", -ERANGE, 0, "out of range: 1..1048576 MiB"},
+            {"Power", "RegionMiB", "1T", 0, 1048576, NULL},
+            {"Power", "RegionMiB", "1025G", -ERANGE, 0,
+             "1049600 MiB, out of range: 1..1048576 MiB"},
+            {"Reserve", "NodeMinFreeMiB", "1T", 0, 1048576, NULL},
+            {"Reserve", "NodeMinFreeMiB", "1048577M", -ERANGE, 0, "out of range: 0..1048576 MiB"},
+            {"Power", "RegionMiB", "1023K", -EINVAL, 0, "not a whole number of MiB"},
+            {"Reserve", "MinFreeMiB", "1.5", -EINVAL, 0,
+             "MinFreeMiB=1.5: not a whole number of MiB"},
+            {"Reserve", "MinFreeMiB", "1536K", -EINVAL, 0, "not a whole number of MiB"},
+            {"Reserve", "MinFreeMiB", "1B", -EINVAL, 0, "not a whole number of MiB"},
+            {"Reserve", "MinFreeMiB", "0.1M", -EINVAL, 0, "not a whole number of MiB"},
+            {"Reserve", "MinFreeMiB", "512MB", -EINVAL, 0, "unknown size suffix \"MB\""},
+            {"Reserve", "MinFreeMiB", "1GiB", -EINVAL, 0, "unknown size suffix \"GiB\""},
+            {"Reserve", "MinFreeMiB", "1KB", -EINVAL, 0, "unknown size suffix \"KB\""},
+            {"Reserve", "MinFreeMiB", "512m", -EINVAL, 0, "unknown size suffix \"m\""},
+            {"Reserve", "MinFreeMiB", "1e3", -EINVAL, 0, "unknown size suffix \"e\""},
+            {"Reserve", "MinFreeMiB", "1G 512M", -EINVAL, 0, "MinFreeMiB=1G 512M: not a size"},
+            {"Reserve", "MinFreeMiB", "+1M", -EINVAL, 0, "not a size"},
+            {"Reserve", "MinFreeMiB", "M", -EINVAL, 0, "not a size"},
+            /* percentages */
+            {"Reserve", "MinFreePercent", "5%", 0, 5 * S, NULL},
+            {"Reserve", "MinFreePercent", "5", 0, 5 * S, NULL},
+            {"Reserve", "MinFreePercent", "0%", 0, 0, NULL},
+            {"Reserve", "MinFreePercent", "90%", 0, 90 * S, NULL}, /* the upper bound */
+            {"Reserve", "PSISomeAvg10", "25.125%", 0, 25125000, NULL},
+            {"Reserve", "PSISomeAvg10", "100%", 0, 100 * S, NULL},
+            {"Scan", "ScanCPUPercent", "0.01%", 0, 10000, NULL}, /* the lower bound */
+            {"Scan", "ScanCPUPercent", "0.25", 0, 250000, NULL},
+            {"Scan", "ScanCPUPercent", "0.009999%", -ERANGE, 0, "out of range: 0.01..100%"},
+            {"Scan", "ScanCPUPercent", "100%", 0, 100 * S, NULL},
+            {"Scan", "ScanCPUPercent", "100.000001%", -ERANGE, 0, "out of range: 0.01..100%"},
+            {"Reserve", "MinFreePercent", "90.000001%", -ERANGE, 0,
+             "out of range: 0..90%; expected a percentage like 5 or 5%"},
+            {"Reserve", "PSISomeAvg10", "101", -ERANGE, 0, "out of range: 0..100%"},
+            {"Reserve", "MinFreePercent", "-5%", -ERANGE, 0, "out of range"},
+            {"Reserve", "MinFreePercent", "5 %", -EINVAL, 0, "not a number"},
+            {"Reserve", "MinFreePercent", "5%%", -EINVAL, 0, "not a number"},
+            {"Reserve", "MinFreePercent", "%", -EINVAL, 0, "not a number"},
+            {"Reserve", "MinFreePercent", "1.0000001%", -EINVAL, 0, "too many decimal places"},
+            /* other numbers keep their plain syntax: no units */
+            {"Power", "OnlineWattsPerGiB", "0.5", 0, 500000, NULL},
+            {"Power", "OnlineWattsPerGiB", "5%", -EINVAL, 0, "not a number; expected a decimal"},
+            {"Offline", "MigrateBatchPages", "4096", 0, 4096, NULL},
+            {"Offline", "MigrateBatchPages", "1", 0, 1, NULL},
+            {"Offline", "MigrateBatchPages", "0", -ERANGE, 0, "out of range: 1..1048576;"},
+            {"Offline", "MigrateBatchPages", "4K", -EINVAL, 0,
+             "not a number; expected a whole number"},
+            {"Offline", "MigrateBatchPages", "1.0", -EINVAL, 0, "not a whole number"},
+            {"Offline", "MigrateBatchPages", "1048577", -ERANGE, 0, "out of range: 1..1048576;"},
+            {"Policy", "MaxEvacuationsPerTick", "64", 0, 64, NULL},
+            {"Policy", "MaxEvacuationsPerTick", "1.5", -EINVAL, 0, "not a whole number"},
+            {"Policy", "MaxEvacuationsPerTick", "0", -ERANGE, 0, "out of range: 1..64;"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char text[256];
+                ConfigError err;
+                Config c;
+                int r;
+
+                snprintf(text, sizeof(text), "[%s]\n%s=%s\n", cases[i].section, cases[i].key,
+                         cases[i].value);
+                r = parse_text("t.conf", text, &c, &err);
+                test_checks++;
+                if (r != cases[i].r ||
+                    (r == 0 && field_number(&c, cases[i].key) != cases[i].expect) ||
+                    (r < 0 && (err.line != 2 || !strstr(err.reason, cases[i].needle) ||
+                               strncmp(err.reason, cases[i].key, strlen(cases[i].key)) != 0))) {
+                        test_failures++;
+                        fprintf(stderr,
+                                "%s:%d: %s=%s: got r=%d value=%llu reason=\"%s\"; expected r=%d "
+                                "value=%llu reason containing \"%s\"\n",
+                                __FILE__, __LINE__, cases[i].key, cases[i].value, r,
+                                r == 0 ? (unsigned long long)field_number(&c, cases[i].key) : 0,
+                                r < 0 ? err.reason : "", cases[i].r,
+                                (unsigned long long)cases[i].expect,
+                                cases[i].needle ? cases[i].needle : "");
+                }
+                config_free(&c);
+        }
+}
+
+#undef S
+#undef MIN
+#undef H
+#undef D
+
 static void test_errors(void)
 {
         /* the exact reason format for a bad number */
@@ -274,47 +546,36 @@ static void test_errors(void)
                 Config c;
 
                 CHECK_EQ_INT(parse_text("n.conf", "[Daemon]\nTickSec=abc\n", &c, &err), -EINVAL);
-                CHECK_EQ_STR(err.reason, "TickSec=abc: not a number");
+                CHECK_EQ_STR(err.reason, "TickSec=abc: not a time span; expected seconds, or a "
+                                         "time span like 500ms, 5min, 1h 30min, 1d");
                 CHECK_EQ_INT(err.line, 2);
                 config_free(&c);
         }
 
-        /* numbers */
-        CHECK_ERROR("[Daemon]\nTickSec=abc\n", -EINVAL, 2, "TickSec=abc", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=2s\n", -EINVAL, 2, "TickSec=2s", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=1e3\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=.5\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=5.\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=0x10\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=+1\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=1 2\n", -EINVAL, 2, "TickSec", "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=2 # not an inline comment\n", -EINVAL, 2, "TickSec",
-                    "not a number");
-        CHECK_ERROR("[Daemon]\nTickSec=0.0000001\n", -EINVAL, 2, "TickSec", "decimal places");
-        CHECK_ERROR("[Daemon]\nTickSec=0.05\n", -ERANGE, 2, "TickSec=0.05", "(0.1..3600)");
-        CHECK_ERROR("[Daemon]\nTickSec=3600.5\n", -ERANGE, 2, "TickSec", "(0.1..3600)");
+        /* numbers: the reasons name the value, the range in the key's unit and the
+         * syntax (test_values_table has every kind of value) */
+        CHECK_ERROR("[Daemon]\nTickSec=abc\n", -EINVAL, 2, "TickSec=abc: not a time span",
+                    "expected seconds, or a time span like 500ms, 5min, 1h 30min, 1d");
+        CHECK_ERROR("[Daemon]\nTickSec=0.05\n", -ERANGE, 2,
+                    "TickSec=0.05: out of range: 0.1..3600 s; expected seconds, or a time span",
+                    NULL);
+        CHECK_ERROR("[Daemon]\nTickSec=2h\n", -ERANGE, 2,
+                    "TickSec=2h: 7200 s, out of range: 0.1..3600 s; expected seconds", NULL);
+        CHECK_ERROR("[Reserve]\nMinFreeMiB=2T\n", -ERANGE, 2,
+                    "MinFreeMiB=2T: 2097152 MiB, out of range: 0..1048576 MiB; expected MiB, or a "
+                    "size like 1024K, 512M, 1G, 2T (base 1024)",
+                    NULL);
+        CHECK_ERROR("[Reserve]\nMinFreeMiB=1536K\n", -EINVAL, 2,
+                    "MinFreeMiB=1536K: not a whole number of MiB; expected MiB", NULL);
+        CHECK_ERROR("[Reserve]\nMinFreePercent=90.5\n", -ERANGE, 2,
+                    "MinFreePercent=90.5: out of range: 0..90%; expected a percentage like 5 or 5%",
+                    NULL);
+        CHECK_ERROR("[Policy]\nMaxEvacuationsPerTick=65\n", -ERANGE, 2,
+                    "MaxEvacuationsPerTick=65: out of range: 1..64; expected a whole number", NULL);
+        CHECK_ERROR("[Power]\nOnlineWattsPerGiB=abc\n", -EINVAL, 2,
+                    "OnlineWattsPerGiB=abc: not a number; expected a decimal number like 0.25",
+                    NULL);
         CHECK_ERROR("[Daemon]\nTickSec=-1\n", -ERANGE, 2, "TickSec=-1", "out of range");
-        CHECK_ERROR("[Daemon]\nTickSec=99999999999999999999999\n", -ERANGE, 2, "TickSec",
-                    "out of range");
-        CHECK_ERROR("[Scan]\nScanCPUPercent=0\n", -ERANGE, 2, "ScanCPUPercent", "(0.01..100)");
-        CHECK_ERROR("[Scan]\nScanCPUPercent=100.01\n", -ERANGE, 2, "ScanCPUPercent", "(0.01..100)");
-        CHECK_ERROR("[Scan]\nRescanMaxSec=9\n", -ERANGE, 2, "RescanMaxSec", "(10..86400)");
-        CHECK_ERROR("[Reserve]\nMinFreeMiB=1048577\n", -ERANGE, 2, "MinFreeMiB", "(0..1048576)");
-        CHECK_ERROR("[Reserve]\nMinFreeMiB=1.5\n", -EINVAL, 2, "MinFreeMiB=1.5",
-                    "not a whole number");
-        CHECK_ERROR("[Reserve]\nMinFreePercent=90.5\n", -ERANGE, 2, "MinFreePercent", "(0..90)");
-        CHECK_ERROR("[Reserve]\nPSISomeAvg10=101\n", -ERANGE, 2, "PSISomeAvg10", "(0..100)");
-        CHECK_ERROR("[Policy]\nMaxEvacuationsPerTick=0\n", -ERANGE, 2, "MaxEvacuationsPerTick",
-                    "(1..64)");
-        CHECK_ERROR("[Policy]\nMaxEvacuationsPerTick=65\n", -ERANGE, 2, "MaxEvacuationsPerTick",
-                    "(1..64)");
-        CHECK_ERROR("[Offline]\nTimeoutSec=601\n", -ERANGE, 2, "TimeoutSec", "(0.1..600)");
-        CHECK_ERROR("[Offline]\nBackoffInitialSec=0.5\n", -ERANGE, 2, "BackoffInitialSec",
-                    "(1..86400)");
-        CHECK_ERROR("[Offline]\nBackoffMaxSec=604801\n", -ERANGE, 2, "BackoffMaxSec",
-                    "(1..604800)");
-        CHECK_ERROR("[Offline]\nMigrateBatchPages=0\n", -ERANGE, 2, "MigrateBatchPages",
-                    "(1..1048576)");
 
         /* booleans */
         CHECK_ERROR("[Daemon]\nDryRun=maybe\n", -EINVAL, 2, "DryRun=maybe", "not a boolean");
@@ -322,7 +583,8 @@ static void test_errors(void)
         CHECK_ERROR("[Policy]\nKeepOfflineOnExit=yess\n", -EINVAL, 2, "KeepOfflineOnExit",
                     "not a boolean");
         /* the key of 0.1.0 is gone, and says so */
-        CHECK_ERROR("[Policy]\nOnlineAllOnExit=yes\n", -EINVAL, 2, "OnlineAllOnExit", "unknown key");
+        CHECK_ERROR("[Policy]\nOnlineAllOnExit=yes\n", -EINVAL, 2, "OnlineAllOnExit",
+                    "unknown key");
 
         /* index sets */
         CHECK_ERROR("[Policy]\nExcludeBlocks=7-3\n", -EINVAL, 2, "ExcludeBlocks=7-3",
@@ -787,11 +1049,443 @@ static void test_error_format(void)
                 ConfigError err;
                 char expect[PATH_MAX + 64];
 
-                CHECK_EQ_INT(parse_text("fmt.conf", "[Daemon]\n\nTickSec=abc\n", &c, &err),
+                CHECK_EQ_INT(parse_text("fmt.conf", "[Reserve]\n\nMinFreeMiB=1536K\n", &c, &err),
                              -EINVAL);
-                snprintf(expect, sizeof(expect), "%s/fmt.conf:3: TickSec=abc: not a number", tmp);
+                snprintf(expect, sizeof(expect),
+                         "%s/fmt.conf:3: MinFreeMiB=1536K: not a whole number of MiB; expected "
+                         "MiB, or a size like 1024K, 512M, 1G, 2T (base 1024)",
+                         tmp);
                 CHECK_EQ_INT(config_error_format(&err, buf, sizeof(buf)), 0);
                 CHECK_EQ_STR(buf, expect);
+                config_free(&c);
+        }
+}
+
+/* Every value written back by config_format_value() as the parser reads it. */
+static void test_format_value(void)
+{
+        static const struct {
+                const char *text, *key, *expect;
+        } cases[] = {
+            {"[Daemon]\nTickSec=2\n", "TickSec", "2s"},
+            {"[Daemon]\nTickSec=0.1\n", "TickSec", "100ms"},
+            {"[Daemon]\nTickSec=2.5\n", "TickSec", "2s 500ms"},
+            {"[Daemon]\nTickSec=3600\n", "TickSec", "1h"},
+            {"[Offline]\nBackoffMaxSec=1h 30min\n", "BackoffMaxSec", "1h 30min"},
+            {"[Offline]\nBackoffMaxSec=6d 23h 59min 59s 999ms 999us\n", "BackoffMaxSec",
+             "6d 23h 59min 59s 999ms 999us"},
+            {"[Offline]\nBackoffMaxSec=604800\n", "BackoffMaxSec", "1w"},
+            {"[Reserve]\nMinFreeMiB=256\n", "MinFreeMiB", "256M"},
+            {"[Reserve]\nMinFreeMiB=1024\n", "MinFreeMiB", "1G"},
+            {"[Reserve]\nMinFreeMiB=1536\n", "MinFreeMiB", "1536M"},
+            {"[Reserve]\nMinFreeMiB=1T\n", "MinFreeMiB", "1T"},
+            {"[Reserve]\nMinFreeMiB=0\n", "MinFreeMiB", "0"},
+            {"[Reserve]\nMinFreePercent=5\n", "MinFreePercent", "5%"},
+            {"[Scan]\nScanCPUPercent=0.25\n", "ScanCPUPercent", "0.25%"},
+            {"[Reserve]\nPSISomeAvg10=0.000001\n", "PSISomeAvg10", "0.000001%"},
+            {"[Power]\nOnlineWattsPerGiB=0.056\n", "OnlineWattsPerGiB", "0.056"},
+            {"[Power]\nMigrationJoulesPerGiB=100000\n", "MigrationJoulesPerGiB", "100000"},
+            {"[Offline]\nMigrateBatchPages=4096\n", "MigrateBatchPages", "4096"},
+            {"[Policy]\nMaxEvacuationsPerTick=3\n", "MaxEvacuationsPerTick", "3"},
+            {"[Daemon]\nDryRun=on\n", "DryRun", "yes"},
+            {"[Daemon]\nDryRun=0\n", "DryRun", "no"},
+            {"[Power]\nDomains=region\n", "Domains", "region"},
+            {"[Policy]\nExcludeBlocks=12, 0-7,3\n", "ExcludeBlocks", "0-7,12"},
+            {"[Policy]\nExcludeBlocks=\n", "ExcludeBlocks", ""},
+            {"[Metrics]\nTextFile=/x/y.prom\n", "TextFile", "/x/y.prom"},
+            {"[Metrics]\nTextFile=\n", "TextFile", ""},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *v = NULL;
+                ConfigError err;
+                Config c;
+                int k = -1;
+
+                CHECK_EQ_INT(parse_text("f.conf", cases[i].text, &c, &err), 0);
+                for (size_t j = 0; j < config_key_count(); j++) {
+                        const char *key;
+
+                        config_key_get(j, NULL, &key);
+                        if (strcmp(key, cases[i].key) == 0)
+                                k = (int)j;
+                }
+                CHECK(k >= 0);
+                CHECK_EQ_INT(config_format_value(&c, (size_t)k, &v), 0);
+                CHECK_EQ_STR(v, cases[i].expect);
+                config_free(&c);
+        }
+
+        {
+                char *v = NULL;
+                Config c;
+
+                config_init(&c);
+                CHECK_EQ_INT(config_format_value(&c, config_key_count(), &v), -ERANGE);
+                CHECK(v == NULL);
+                config_free(&c);
+        }
+        CHECK_EQ_INT(config_key_find("Reserve", "MinFreeMiB") >= 0, 1);
+        CHECK_EQ_INT(config_key_find("Daemon", "MinFreeMiB"), -ENOENT);
+        CHECK_EQ_INT(config_key_find("Daemon", "TickSec"), 0);
+}
+
+static char *read_all(const char *path)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = fopen(path, "re"), *out;
+        int ch;
+
+        if (!f)
+                return NULL;
+        out = open_memstream(&text, &len);
+        if (!out) {
+                fclose(f);
+                return NULL;
+        }
+        while ((ch = fgetc(f)) != EOF)
+                fputc(ch, out);
+        fclose(f);
+        fclose(out);
+        return text;
+}
+
+/* Dump c with sources into dump.conf, check every line fits the parser,
+ * parse it back with --config and compare. Returns the text (free it). */
+static char *dump_and_reparse(const Config *c, const ConfigSources *src)
+{
+        char path[PATH_MAX], *text;
+        ConfigError err;
+        Config back;
+        FILE *f;
+        int r;
+
+        f = fopen(tmp_path("dump.conf", path, sizeof(path)), "we");
+        CHECK(f != NULL);
+        if (!f)
+                return NULL;
+        CHECK_EQ_INT(config_dump(c, src, f), 0);
+        fclose(f);
+        text = read_all(path);
+        CHECK(text != NULL);
+        if (!text)
+                return NULL;
+        for (char *line = text, *nl; *line; line = nl + 1) {
+                nl = strchrnul(line, '\n');
+                CHECK((size_t)(nl - line) <= 197);
+                if (!*nl)
+                        break;
+        }
+        config_init(&back);
+        r = config_load(path, NULL, NULL, &back, &err);
+        CHECK_EQ_INT(r, 0);
+        if (r < 0)
+                fprintf(stderr, "  dump does not parse back: %s:%u: %s\n%s", err.path, err.line,
+                        err.reason, text);
+        CHECK(config_equal(c, &back));
+        config_free(&back);
+        return text;
+}
+
+/* Which file set each key; the files in order; the dump parses back. */
+static void test_sources_and_dump(void)
+{
+        char main_path[PATH_MAX], dropins[PATH_MAX], path[PATH_MAX], expect[PATH_MAX + 64];
+        ConfigSources src = {0}, list;
+        ConfigError err;
+        Config c, d;
+        char *text;
+        int k;
+
+        tmp_path("src/mempowerd.conf", main_path, sizeof(main_path));
+        tmp_path("src/mempowerd.conf.d", dropins, sizeof(dropins));
+        config_init(&c);
+        config_init(&d);
+
+        /* nothing: the main file is listed, missing; every key is a default */
+        CHECK_EQ_INT(config_list_files(NULL, main_path, dropins, &list, &err), 0);
+        CHECK_EQ_INT(list.n_files, 1);
+        CHECK_EQ_STR(list.files[0], main_path);
+        CHECK(list.main_missing);
+        CHECK(list.origins == NULL);
+        config_sources_free(&list);
+        CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), 0);
+        CHECK(config_equal(&c, &d));
+        CHECK(src.main_missing);
+        CHECK_EQ_INT(src.n_files, 1);
+        for (size_t i = 0; i < config_key_count(); i++)
+                CHECK(src.origins[i].path == NULL);
+        text = dump_and_reparse(&c, &src);
+        if (text) {
+                snprintf(expect, sizeof(expect), "#   %s (missing)\n", main_path);
+                CHECK_CONTAINS(text, expect);
+                CHECK_CONTAINS(text, "\n[Daemon]\nTickSec=2s                       ; default\n");
+                CHECK_CONTAINS(text, "\nMinFreeMiB=256M                  ; default\n");
+                CHECK_CONTAINS(text, "\nMinFreePercent=5%                ; default\n");
+                CHECK_CONTAINS(text, "\nTextFile=                        ; default\n");
+                free(text);
+        }
+
+        /* a main file and drop-ins: each key names the last file that set it */
+        fake_write(tmp, "src/mempowerd.conf",
+                   "[Daemon]\nTickSec=500ms\n[Reserve]\nMinFreeMiB=1G\nMinFreePercent=2%\n");
+        fake_write(tmp, "src/mempowerd.conf.d/50-a.conf", "[Reserve]\n\nMinFreeMiB=2G\n");
+        fake_write(tmp, "src/mempowerd.conf.d/60-b.conf", "[Policy]\nExcludeBlocks=0-7,12\n");
+        CHECK_EQ_INT(config_list_files(NULL, main_path, dropins, &list, &err), 0);
+        CHECK_EQ_INT(list.n_files, 3);
+        CHECK(!list.main_missing);
+        CHECK_EQ_STR(list.files[1], tmp_path("src/mempowerd.conf.d/50-a.conf", path, sizeof(path)));
+        CHECK_EQ_STR(list.files[2], tmp_path("src/mempowerd.conf.d/60-b.conf", path, sizeof(path)));
+        config_sources_free(&list);
+
+        CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), 0);
+        CHECK(!src.main_missing);
+        k = config_key_find("Daemon", "TickSec");
+        CHECK_EQ_STR(src.origins[k].path, main_path);
+        CHECK_EQ_INT(src.origins[k].line, 2);
+        k = config_key_find("Reserve", "MinFreeMiB");
+        CHECK_EQ_STR(src.origins[k].path,
+                     tmp_path("src/mempowerd.conf.d/50-a.conf", path, sizeof(path)));
+        CHECK_EQ_INT(src.origins[k].line, 3);
+        k = config_key_find("Reserve", "MinFreePercent");
+        CHECK_EQ_STR(src.origins[k].path, main_path);
+        CHECK_EQ_INT(src.origins[k].line, 5);
+        k = config_key_find("Daemon", "DryRun");
+        CHECK(src.origins[k].path == NULL);
+        text = dump_and_reparse(&c, &src);
+        if (text) {
+                snprintf(expect, sizeof(expect), "\nTickSec=500ms                    ; %s:2\n",
+                         main_path);
+                CHECK_CONTAINS(text, expect);
+                snprintf(expect, sizeof(expect), "\nMinFreeMiB=2G                    ; %s:3\n",
+                         tmp_path("src/mempowerd.conf.d/50-a.conf", path, sizeof(path)));
+                CHECK_CONTAINS(text, expect);
+                snprintf(expect, sizeof(expect), "\nExcludeBlocks=0-7,12             ; %s:2\n",
+                         tmp_path("src/mempowerd.conf.d/60-b.conf", path, sizeof(path)));
+                CHECK_CONTAINS(text, expect);
+                CHECK_CONTAINS(text, "\nDryRun=no                        ; default\n");
+                snprintf(expect, sizeof(expect), "#   %s\n#   ", main_path);
+                CHECK_CONTAINS(text, expect);
+                free(text);
+        }
+
+        /* a failed load leaves *ret and the sources alone */
+        fake_write(tmp, "src/mempowerd.conf.d/70-bad.conf", "[Daemon]\nTickSec=1y\n");
+        CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), -ERANGE);
+        CHECK_EQ_INT(src.n_files, 3);
+        CHECK_EQ_INT(c.reserve_mib, 2048);
+        fake_unlink(tmp, "src/mempowerd.conf.d/70-bad.conf");
+
+        /* --config: that file alone */
+        fake_write(tmp, "src/explicit.conf", "[Power]\nRegionMiB=1G\n");
+        CHECK_EQ_INT(config_load_sources(tmp_path("src/explicit.conf", path, sizeof(path)),
+                                         main_path, dropins, &c, &src, &err),
+                     0);
+        CHECK_EQ_INT(src.n_files, 1);
+        CHECK_EQ_STR(src.files[0], path);
+        CHECK(!src.main_missing);
+        k = config_key_find("Power", "RegionMiB");
+        CHECK_EQ_STR(src.origins[k].path, path);
+        CHECK_EQ_INT(c.region_mib, 1024);
+        CHECK_EQ_INT(config_list_files(path, main_path, dropins, &list, &err), 0);
+        CHECK_EQ_INT(list.n_files, 1);
+        config_sources_free(&list);
+
+        /* the drop-in directory unreadable as one: an error, nothing listed */
+        CHECK_EQ_INT(config_list_files(NULL, NULL, main_path, &list, &err), -ENOTDIR);
+        CHECK_EQ_STR(err.path, main_path);
+
+        /* no paths at all: nothing read, no file listed */
+        CHECK_EQ_INT(config_load_sources(NULL, NULL, NULL, &c, &src, &err), 0);
+        CHECK_EQ_INT(src.n_files, 0);
+        text = dump_and_reparse(&c, &src);
+        if (text)
+                CHECK_CONTAINS(text, "# No file is read");
+        free(text);
+
+        /* a value set in every key, a path so long that the origin cannot
+         * follow on the line: it goes above, shortened; still parses back */
+        {
+                char name[256], rel[300];
+
+                memset(name, 'n', 200);
+                strcpy(name + 200, ".conf");
+                snprintf(rel, sizeof(rel), "src/mempowerd.conf.d/%s", name);
+                fake_write(tmp, rel,
+                           "[Daemon]\nTickSec=1h\nDryRun=yes\n[Scan]\nScanCPUPercent=100%\n"
+                           "RescanMaxSec=1d\n[Reserve]\nMinFreeMiB=1T\nMinFreePercent=90%\n"
+                           "PSISomeAvg10=0.000001%\nNodeMinFreeMiB=0\n[Policy]\n"
+                           "ExcludeBlocks=0-7,12,16777216\nDestinationNodes=0,1023\n"
+                           "MaxEvacuationsPerTick=64\nOnlineHotAdded=yes\nOfflineKernelZones=yes\n"
+                           "OnlineOthers=yes\nKeepOfflineOnExit=yes\n[Offline]\nTimeoutSec=0.1\n"
+                           "BackoffInitialSec=1d\nBackoffMaxSec=1w\nMigrateBatchPages=1\n"
+                           "[Power]\nDomains=block\nRegionMiB=1M\nOnlineWattsPerGiB=99.999999\n"
+                           "NodeOfflineWattsPerGiB=0.000001\nDeviceOfflineWattsPerGiB=1\n"
+                           "RegionOfflineWattsPerGiB=2\nBlockOfflineWattsPerGiB=3\n"
+                           "MigrationJoulesPerGiB=100000\nBreakEven=no\nExpectedOfflineSec=1\n"
+                           "EjectEmptyDevices=yes\n[Metrics]\nTextFile=/var/lib/x.prom\n");
+                CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), 0);
+                if (err.reason[0])
+                        fprintf(stderr, "  %s:%u: %s\n", err.path, err.line, err.reason);
+                for (size_t i = 0; i < config_key_count(); i++) {
+                        const char *key;
+
+                        config_key_get(i, NULL, &key);
+                        CHECK(src.origins[i].path != NULL);
+                        if (!src.origins[i].path)
+                                fprintf(stderr, "  %s kept its default\n", key);
+                }
+                text = dump_and_reparse(&c, &src);
+                if (text) {
+                        CHECK_CONTAINS(text, "\nTickSec=1h\n");
+                        CHECK_CONTAINS(text, ".conf:2\nTickSec=1h\n");
+                        CHECK_CONTAINS(text, "\n; ...nnnn");
+                        CHECK_CONTAINS(text, "\nScanCPUPercent=100%\n");
+                        CHECK_CONTAINS(text, "\nExcludeBlocks=0-7,12,16777216\n");
+                        CHECK_CONTAINS(text, "\nOnlineWattsPerGiB=99.999999\n");
+                        CHECK_CONTAINS(text, "\nBackoffInitialSec=1d\n");
+                        CHECK_CONTAINS(text, "\n#   ...nnnn");
+                        free(text);
+                }
+                /* without sources: no origins, no header of files */
+                text = dump_and_reparse(&c, NULL);
+                if (text) {
+                        CHECK(strstr(text, "default") == NULL);
+                        CHECK(strstr(text, " ; ") == NULL);
+                        CHECK_CONTAINS(text, "\n[Daemon]\nTickSec=1h\nDryRun=yes\n");
+                        free(text);
+                }
+                fake_unlink(tmp, rel);
+        }
+
+        config_sources_free(&src);
+        config_sources_free(&src); /* twice is fine */
+        config_sources_free(NULL);
+        config_free(&c);
+        config_free(&d);
+}
+
+/* Dangerous settings warn, each naming its key; the defaults do not. */
+static void test_warnings(void)
+{
+        static const struct {
+                const char *text;
+                const char *key;    /* the key blamed; NULL: no warning */
+                const char *needle; /* in the text */
+        } cases[] = {
+            {"", NULL, NULL},
+            {"[Reserve]\nMinFreeMiB=0\n", NULL, NULL},     /* 5% still */
+            {"[Reserve]\nMinFreePercent=0\n", NULL, NULL}, /* 256M still */
+            {"[Reserve]\nMinFreeMiB=0\nMinFreePercent=0\n", "MinFreeMiB",
+             "MinFreeMiB=0 and MinFreePercent=0: no reserve"},
+            {"[Reserve]\nPSISomeAvg10=0\n", "PSISomeAvg10",
+             "PSISomeAvg10=0 turns the PSI check off"},
+            {"[Reserve]\nPSISomeAvg10=50\n", NULL, NULL},
+            {"[Reserve]\nPSISomeAvg10=50.5%\n", "PSISomeAvg10",
+             "PSISomeAvg10=50.5%: tasks must stall"},
+            {"[Reserve]\nNodeMinFreeMiB=0\n", "NodeMinFreeMiB", "NodeMinFreeMiB=0: no node floor"},
+            {"[Reserve]\nNodeMinFreeMiB=1M\n", NULL, NULL},
+            {"[Policy]\nKeepOfflineOnExit=yes\n", "KeepOfflineOnExit",
+             "KeepOfflineOnExit=yes: when mempowerd stops"},
+            {"[Policy]\nOfflineKernelZones=yes\n", "OfflineKernelZones",
+             "OfflineKernelZones=yes: ZONE_NORMAL"},
+            {"[Offline]\nTimeoutSec=1min\n", NULL, NULL},
+            {"[Offline]\nTimeoutSec=61\n", "TimeoutSec",
+             "TimeoutSec=1min 1s: an offline that cannot finish holds the kernel's memory "
+             "hotplug lock"},
+            {"[Offline]\nBackoffInitialSec=10\n", NULL, NULL},
+            {"[Offline]\nBackoffInitialSec=9\n", "BackoffInitialSec", "BackoffInitialSec=9s"},
+            {"[Power]\nEjectEmptyDevices=yes\n", "EjectEmptyDevices",
+             "EjectEmptyDevices=yes: an ejected memory device"},
+            {"[Scan]\nScanCPUPercent=10\n", NULL, NULL},
+            {"[Scan]\nScanCPUPercent=10.5\n", "ScanCPUPercent", "ScanCPUPercent=10.5%"},
+        };
+        ConfigWarning w[CONFIG_WARNINGS_MAX];
+        ConfigError err;
+        Config c;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t n;
+                const char *key = NULL;
+
+                CHECK_EQ_INT(parse_text("w.conf", cases[i].text, &c, &err), 0);
+                n = config_warnings(&c, NULL, w, ELEMENTSOF(w));
+                CHECK_EQ_INT(n, cases[i].key ? 1 : 0);
+                if (n == 1) {
+                        config_key_get(w[0].key, NULL, &key);
+                        CHECK_EQ_STR(key, cases[i].key);
+                        CHECK_CONTAINS(w[0].text, cases[i].needle);
+                }
+                if (n != (cases[i].key ? 1u : 0u))
+                        fprintf(stderr, "  case %zu: %zu warnings, first \"%s\"\n", i, n,
+                                n ? w[0].text : "");
+                config_free(&c);
+        }
+
+        /* all at once: in table order; max bounds what is filled, not the count */
+        CHECK_EQ_INT(parse_text("w.conf",
+                                "[Scan]\nScanCPUPercent=50\n[Reserve]\nMinFreeMiB=0\n"
+                                "MinFreePercent=0\nPSISomeAvg10=0\nNodeMinFreeMiB=0\n[Policy]\n"
+                                "OfflineKernelZones=yes\nKeepOfflineOnExit=yes\n[Offline]\n"
+                                "TimeoutSec=10min\nBackoffInitialSec=1\n[Power]\n"
+                                "EjectEmptyDevices=yes\n",
+                                &c, &err),
+                     0);
+        CHECK_EQ_INT(config_warnings(&c, NULL, w, ELEMENTSOF(w)), 9);
+        for (size_t i = 1; i < 9; i++)
+                CHECK(w[i].key > w[i - 1].key);
+        memset(w, 0, sizeof(w));
+        CHECK_EQ_INT(config_warnings(&c, NULL, w, 2), 9);
+        CHECK_CONTAINS(w[1].text, "MinFreeMiB=0 and MinFreePercent=0");
+        CHECK(w[2].text[0] == '\0'); /* past max: untouched */
+        CHECK_EQ_INT(config_warnings(&c, NULL, NULL, 0), 9);
+        config_free(&c);
+
+        /* the defaults: none */
+        config_init(&c);
+        CHECK_EQ_INT(config_warnings(&c, NULL, w, ELEMENTSOF(w)), 0);
+        config_free(&c);
+
+        /* with sources: the key set last of a pair, and where */
+        {
+                char main_path[PATH_MAX], dropins[PATH_MAX], path[PATH_MAX], buf[PATH_MAX + 256],
+                    expect[PATH_MAX + 256];
+                ConfigSources src = {0};
+                const char *key;
+
+                tmp_path("warn/mempowerd.conf", main_path, sizeof(main_path));
+                tmp_path("warn/mempowerd.conf.d", dropins, sizeof(dropins));
+                fake_write(tmp, "warn/mempowerd.conf", "[Reserve]\nMinFreePercent=0\n");
+                fake_write(tmp, "warn/mempowerd.conf.d/50-x.conf",
+                           "[Reserve]\n# none\nMinFreeMiB=0\n");
+                config_init(&c);
+                CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), 0);
+                CHECK_EQ_INT(config_warnings(&c, &src, w, ELEMENTSOF(w)), 1);
+                config_key_get(w[0].key, NULL, &key);
+                CHECK_EQ_STR(key, "MinFreeMiB");
+                CHECK_EQ_INT(config_warning_format(&w[0], &src, buf, sizeof(buf)), 0);
+                snprintf(expect, sizeof(expect),
+                         "%s:3: MinFreeMiB=0 and MinFreePercent=0: no reserve",
+                         tmp_path("warn/mempowerd.conf.d/50-x.conf", path, sizeof(path)));
+                CHECK(strncmp(buf, expect, strlen(expect)) == 0);
+                if (strncmp(buf, expect, strlen(expect)) != 0)
+                        fprintf(stderr, "  got \"%s\"\n", buf);
+
+                /* the other way round */
+                fake_write(tmp, "warn/mempowerd.conf", "[Reserve]\nMinFreeMiB=0\n");
+                fake_write(tmp, "warn/mempowerd.conf.d/50-x.conf",
+                           "[Reserve]\nMinFreePercent=0%\n");
+                CHECK_EQ_INT(config_load_sources(NULL, main_path, dropins, &c, &src, &err), 0);
+                CHECK_EQ_INT(config_warnings(&c, &src, w, ELEMENTSOF(w)), 1);
+                config_key_get(w[0].key, NULL, &key);
+                CHECK_EQ_STR(key, "MinFreePercent");
+                /* without sources: plain text */
+                CHECK_EQ_INT(config_warning_format(&w[0], NULL, buf, sizeof(buf)), 0);
+                CHECK_EQ_STR(buf, w[0].text);
+                CHECK_EQ_INT(config_warning_format(&w[0], &src, buf, 8), -ENOBUFS);
+                CHECK_EQ_INT(strlen(buf), 7);
+                config_sources_free(&src);
                 config_free(&c);
         }
 }
@@ -915,6 +1609,7 @@ int main(void)
         test_defaults();
         test_full_file();
         test_values();
+        test_values_table();
         test_errors();
         test_file_errors();
         test_load();
@@ -924,6 +1619,9 @@ int main(void)
         test_power();
         test_error_format();
         test_reserve_pages();
+        test_format_value();
+        test_sources_and_dump();
+        test_warnings();
         test_shipped_conf_matches_defaults();
         test_man_page_lists_keys();
 
