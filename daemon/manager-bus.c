@@ -600,22 +600,15 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Manager *m = userdata;
         int r;
 
-        r = manager_reload(m);
+        ConfigError err = { 0 };
+        char reason[PATH_MAX + 300];
+
+        r = manager_reload(m, &err);
         manager_bus_flush_properties(m);
         if (r < 0) {
-                ConfigError err = { 0 };
-                char reason[PATH_MAX + 300];
-                Config scratch;
-
-                /* manager_reload() logged the reason; parse once more, into
-                 * a scratch Config, to hand the same reason to the caller. */
-                config_init(&scratch);
-                if (config_load(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &scratch,
-                                &err) < 0)
-                        config_error_format(&err, reason, sizeof(reason));
-                else
+                (void)config_error_format(&err, reason, sizeof(reason)); /* cut if long */
+                if (!reason[0])
                         snprintf(reason, sizeof(reason), "%s", strerror(-r));
-                config_free(&scratch);
                 return sd_bus_error_setf(error, MEMPOWERD_ERROR_BAD_CONFIG,
                                          "%s (the previous configuration stays)", reason);
         }

@@ -1593,8 +1593,22 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
 
 /* ---- Reload ---- */
 
-int manager_reload(Manager *m)
+void manager_warn_config(const Config *c, const ConfigSources *sources)
 {
+        ConfigWarning w[CONFIG_WARNINGS_MAX];
+        size_t n = config_warnings(c, sources, w, ELEMENTSOF(w));
+
+        for (size_t i = 0; i < n; i++) {
+                char msg[PATH_MAX + 300];
+
+                (void)config_warning_format(&w[i], sources, msg, sizeof(msg));
+                log_warning("%s", msg);
+        }
+}
+
+int manager_reload(Manager *m, ConfigError *ret_err)
+{
+        ConfigSources src = { 0 };
         ConfigError err = { 0 };
         char msg[PATH_MAX + 300];
         uint64_t old_tick = m->config.tick_usec;
@@ -1603,13 +1617,19 @@ int manager_reload(Manager *m)
 
         sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading configuration",
                    now_usec());
-        r = config_load(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config, &err);
+        r = config_load_sources(m->config_path, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config,
+                                &src, &err);
         if (r < 0) {
                 config_error_format(&err, msg, sizeof(msg));
-                log_error("%s; keeping the previous configuration", msg);
+                log_event(LOG_ERR, MEMPOWERD_MESSAGE_CONFIG_REJECTED, LOG_NO_BLOCK, NULL,
+                          "%s; keeping the previous configuration", msg);
                 manager_set_error(m, "%s", msg);
+                if (ret_err)
+                        *ret_err = err;
         } else {
                 log_info("Configuration reloaded");
+                manager_warn_config(&m->config, &src);
+                config_sources_free(&src);
                 if (m->tick_source && m->config.tick_usec != old_tick)
                         (void)sd_event_source_set_time_relative(m->tick_source,
                                                                 m->config.tick_usec);
@@ -1717,7 +1737,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         int r;
 
         if (si->ssi_signo == SIGHUP) {
-                (void)manager_reload(m);
+                (void)manager_reload(m, NULL);
                 return 0;
         }
         if (m->exiting)

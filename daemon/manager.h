@@ -230,9 +230,12 @@ int manager_reread_blocks(Manager *m);
 /* One tick: readings, probes, counts within the CPU budget, then a plan. */
 int manager_tick(Manager *m);
 
-/* Reload the configuration; on error the old one stays and the error is
- * returned (already logged). */
-int manager_reload(Manager *m);
+/* Reload the configuration; on error the old one stays, the error is
+ * logged, kept in LastError, returned, and described in *ret_err (may be
+ * NULL: PATH, LINE, reason). */
+int manager_reload(Manager *m, ConfigError *ret_err);
+/* Log the warnings about a configuration (config_warnings()). */
+void manager_warn_config(const Config *c, const ConfigSources *sources);
 
 /* Apply one uevent. */
 int manager_handle_memevent(Manager *m, const MemEvent *e);

@@ -26,6 +26,8 @@ typedef struct Args {
         bool once;
         bool json;
         bool give_back;
+        bool check_config;
+        bool cat_config;
 } Args;
 
 /* Where the state file goes: --state-dir, $RUNTIME_DIRECTORY (systemd's
@@ -61,6 +63,11 @@ static void help(void)
                "     --once              Count every block once, print what mempowerd would\n"
                "                         do with each from here, and exit\n"
                "     --json              With --once: print the report as JSON\n"
+               "     --check-config      Read the configuration as the daemon would, print\n"
+               "                         every key, its value and where it was set, warn\n"
+               "                         about dangerous values, and exit (78: invalid)\n"
+               "     --cat-config        Print the configuration files in the order they\n"
+               "                         are read, and exit\n"
                "     --give-back         Online the blocks an earlier mempowerd took offline\n"
                "                         (its state file) and exit; under ExecStopPost=,\n"
                "                         not when systemd is about to restart the service\n"
@@ -108,6 +115,8 @@ static int parse_args(int argc, char *argv[], Args *a)
                 ARG_LOG_LEVEL,
                 ARG_GIVE_BACK,
                 ARG_STATE_DIR,
+                ARG_CHECK_CONFIG,
+                ARG_CAT_CONFIG,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -121,6 +130,8 @@ static int parse_args(int argc, char *argv[], Args *a)
                 { "procfs-root", required_argument, NULL, ARG_PROCFS },
                 { "give-back", no_argument, NULL, ARG_GIVE_BACK },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "cat-config", no_argument, NULL, ARG_CAT_CONFIG },
                 {},
         };
         int c, level;
@@ -162,6 +173,12 @@ static int parse_args(int argc, char *argv[], Args *a)
                 case ARG_GIVE_BACK:
                         a->give_back = true;
                         break;
+                case ARG_CHECK_CONFIG:
+                        a->check_config = true;
+                        break;
+                case ARG_CAT_CONFIG:
+                        a->cat_config = true;
+                        break;
                 case ARG_STATE_DIR:
                         if (!*optarg || optarg[0] != '/') {
                                 log_error("--state-dir needs an absolute path");
@@ -186,6 +203,11 @@ static int parse_args(int argc, char *argv[], Args *a)
                 log_error("--once and --give-back do not go together");
                 return -EXIT_USAGE;
         }
+        if ((a->check_config || a->cat_config) &&
+            (a->once || a->give_back || a->check_config == a->cat_config)) {
+                log_error("--check-config and --cat-config go alone (with --config)");
+                return -EXIT_USAGE;
+        }
         return 1;
 }
 
@@ -205,6 +227,96 @@ static bool restart_expected(void)
         if (code && strcmp(code, "exited") == 0 && status && strcmp(status, "78") == 0)
                 return false;
         return getenv("MONITOR_SERVICE_RESULT") == NULL; /* an OnFailure= unit: never */
+}
+
+/* --check-config: the files the daemon would read, the configuration they
+ * make and where each key was set; or PATH:LINE: reason and 78, as the
+ * daemon's start would. Touches nothing in the kernel, needs no root. */
+static int check_config(const Args *a)
+{
+        ConfigWarning w[CONFIG_WARNINGS_MAX];
+        ConfigSources src = { 0 };
+        ConfigError err = { 0 };
+        char msg[PATH_MAX + 300];
+        size_t n;
+        Config c;
+        int r;
+
+        config_init(&c);
+        r = config_load_sources(a->config, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &c, &src, &err);
+        if (r < 0) {
+                config_error_format(&err, msg, sizeof(msg));
+                fprintf(stderr, "%s\n", msg);
+                config_free(&c);
+                return EXIT_CONFIG;
+        }
+        r = config_dump(&c, &src, stdout);
+        if (r < 0)
+                log_error_errno(r, "Failed to print the configuration: %m");
+        n = config_warnings(&c, &src, w, ELEMENTSOF(w));
+        for (size_t i = 0; i < n; i++) {
+                const ConfigOrigin *o = &src.origins[w[i].key];
+
+                if (o->path)
+                        fprintf(stderr, "%s:%u: warning: %s\n", o->path, o->line, w[i].text);
+                else
+                        fprintf(stderr, "warning: %s\n", w[i].text);
+        }
+        config_sources_free(&src);
+        config_free(&c);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* --cat-config: each file the daemon reads, in its order, after a "# PATH"
+ * line, as systemctl cat does. 1 when a file could not be read. */
+static int cat_config(const Args *a)
+{
+        ConfigSources src = { 0 };
+        ConfigError err = { 0 };
+        char msg[PATH_MAX + 300];
+        int ret = EXIT_SUCCESS;
+
+        if (config_list_files(a->config, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &src, &err) < 0) {
+                config_error_format(&err, msg, sizeof(msg));
+                fprintf(stderr, "%s\n", msg);
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < src.n_files; i++) {
+                _cleanup_fclose_ FILE *f = NULL;
+                char buf[4096];
+                size_t k;
+                bool nl = true;
+
+                if (i > 0)
+                        putchar('\n');
+                printf("# %s\n", src.files[i]);
+                if (i == 0 && src.main_missing) {
+                        printf("# (missing: the compiled-in defaults stand)\n");
+                        continue;
+                }
+                f = fopen(src.files[i], "re");
+                if (!f) {
+                        fprintf(stderr, "%s: cannot open: %s\n", src.files[i], strerror(errno));
+                        ret = EXIT_FAILURE;
+                        continue;
+                }
+                while ((k = fread(buf, 1, sizeof(buf), f)) > 0) {
+                        fwrite(buf, 1, k, stdout);
+                        nl = buf[k - 1] == '\n';
+                }
+                if (ferror(f)) {
+                        fprintf(stderr, "%s: cannot read\n", src.files[i]);
+                        ret = EXIT_FAILURE;
+                }
+                if (!nl)
+                        putchar('\n');
+        }
+        if (src.n_files == 0)
+                printf("# no configuration file: the compiled-in defaults stand\n");
+        config_sources_free(&src);
+        if (fflush(stdout) != 0)
+                ret = EXIT_FAILURE;
+        return ret;
 }
 
 /* Online every block the state file lists, with m->config as it is. */
@@ -230,6 +342,7 @@ static int give_back(Manager *m, const Args *a)
 int main(int argc, char *argv[])
 {
         Manager *m = NULL;
+        ConfigSources src = { 0 };
         ConfigError err = { 0 };
         Args a = { 0 };
         int r, ret = EXIT_FAILURE;
@@ -237,6 +350,10 @@ int main(int argc, char *argv[])
         r = parse_args(argc, argv, &a);
         if (r <= 0)
                 return -r;
+        if (a.check_config)
+                return check_config(&a);
+        if (a.cat_config)
+                return cat_config(&a);
 
         r = manager_new(&m);
         if (r < 0)
@@ -248,12 +365,14 @@ int main(int argc, char *argv[])
                         goto out;
         }
 
-        r = config_load(a.config, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config, &err);
+        r = config_load_sources(a.config, CONFIG_MAIN_PATH, CONFIG_DROPIN_DIR, &m->config, &src,
+                                &err);
         if (r < 0) {
                 char msg[PATH_MAX + 300];
 
                 config_error_format(&err, msg, sizeof(msg));
-                log_error("%s", msg);
+                log_event(LOG_ERR, MEMPOWERD_MESSAGE_CONFIG_REJECTED, LOG_NO_BLOCK, NULL, "%s",
+                          msg);
                 ret = EXIT_CONFIG;
                 /* systemd will not restart us: nobody would watch the blocks
                  * an earlier instance took offline. Give them back, with the
@@ -267,6 +386,10 @@ int main(int argc, char *argv[])
                 }
                 goto out;
         }
+
+        if (!a.give_back)
+                manager_warn_config(&m->config, &src);
+        config_sources_free(&src);
 
         if (a.give_back) {
                 if (restart_expected()) {

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # mempowerd.service as shipped, on the real system bus: start, status line,
 # properties against sysfs, the sandbox lets the daemon write block states
-# (OnlineAll), uevents arrive despite PrivateNetwork=, reload with a good and
-# a broken configuration, clean stop.
+# (OnlineAll), uevents arrive despite PrivateNetwork=; --check-config and
+# --cat-config; systemctl reload with a good and a broken drop-in (ExecReload=
+# through the bus); clean stop.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . /vmtest/lib.sh
 
@@ -105,24 +106,68 @@ fi
 
 assert_cmd "mempowerctl resume" mempowerctl resume
 
-# ---- reload ----
-mkdir -p /etc/mempowerd/mempowerd.conf.d
-printf '[Daemon]\nTickSec=3\n' >/etc/mempowerd/mempowerd.conf.d/50-test.conf
-assert_cmd "systemctl reload (TickSec=3)" systemctl reload mempowerd
-wait_until 10 eval '[[ "$(prop TickUSec)" == 3000000 ]]' || fail "TickUSec after reload: $(prop TickUSec)"
-log "ok: TickUSec = 3000000 after systemctl reload"
+# ---- configuration: --check-config, --cat-config, reload ----
+# ExecReload= calls Reload() on the bus: a bad drop-in fails "systemctl
+# reload" with PATH:LINE: reason in the journal and systemctl status,
+# LastError says it, the daemon runs on with the configuration it had; a
+# good one applies. Values as systemd writes them (3s, 512M).
+confd=/etc/mempowerd/mempowerd.conf.d
+dropin=$confd/50-test.conf
+mkdir -p "$confd"
+assert_eq "$(prop ReserveBytes)" $((256 << 20)) "ReserveBytes at the default MinFreeMiB=256"
+printf '[Daemon]\nTickSec=3s\n[Reserve]\nMinFreeMiB=512M\n' >"$dropin"
+out=$(mempowerd --check-config) || fail "mempowerd --check-config exited $?: $out"
+grep -qx "TickSec=3s *; $dropin:2" <<<"$out" || fail "--check-config TickSec: $out"
+grep -qx "MinFreeMiB=512M *; $dropin:4" <<<"$out" || fail "--check-config MinFreeMiB: $out"
+grep -qx "DryRun=no *; default" <<<"$out" || fail "--check-config DryRun: $out"
+log "ok: mempowerd --check-config names $dropin:2 and :4"
+out=$(mempowerd --cat-config) || fail "mempowerd --cat-config exited $?"
+[[ "$(head -1 <<<"$out")" == "# /etc/mempowerd/mempowerd.conf" ]] || fail "--cat-config: $out"
+[[ "$out" == *$'\n# '"$dropin"$'\n[Daemon]\nTickSec=3s\n'* ]] || fail "--cat-config: $out"
+log "ok: mempowerd --cat-config lists the main file, then $dropin"
+assert_cmd "systemctl reload (TickSec=3s, MinFreeMiB=512M)" systemctl reload mempowerd
+assert_eq "$(prop TickUSec)" 3000000 "TickUSec after systemctl reload"
+assert_eq "$(prop ReserveBytes)" $((512 << 20)) "ReserveBytes after systemctl reload"
+
 mark
-printf '[Daemon]\nTickSec=banana\n' >/etc/mempowerd/mempowerd.conf.d/50-test.conf
-systemctl reload mempowerd || true
-wait_until 10 eval 'journal_since "$cursor" | grep -q "50-test.conf:2: .*keeping the previous configuration"' ||
-        fail "broken config on reload not reported: $(journal_since "$cursor")"
-log "ok: broken configuration reported: $(journal_since "$cursor" | grep 50-test.conf | head -1)"
-assert_eq "$(prop TickUSec)" 3000000 "TickUSec after a broken reload"
+printf '[Daemon]\nTickSec=banana\n' >"$dropin"
+reason="$dropin:2: TickSec=banana: not a time span"
+rc=0
+out=$(mempowerd --check-config 2>&1 >/dev/null) || rc=$?
+assert_eq "$rc" 78 "mempowerd --check-config exit with a broken drop-in"
+[[ "$out" == "$reason;"* ]] || fail "mempowerd --check-config: $out"
+rc=0
+out=$(systemctl reload mempowerd 2>&1) || rc=$?
+((rc != 0)) || fail "systemctl reload of a broken drop-in exited 0"
+log "ok: systemctl reload exited $rc: $out"
+# busctl (ExecReload=) writes the bus error to the journal, the daemon its own line
+wait_until 10 eval 'journal_since "$cursor" | grep -qF "Call failed: $reason"' ||
+        fail "no 'Call failed: $reason' in the journal: $(journal_since "$cursor")"
+journal_since "$cursor" | grep -qF "$reason; expected seconds, or a time span like 500ms, 5min, 1h 30min, 1d; keeping the previous configuration" ||
+        fail "the daemon did not log $reason: $(journal_since "$cursor")"
+log "ok: the journal says: $(journal_since "$cursor" | grep -F "Call failed:" | head -1)"
+status=$(systemctl status mempowerd --no-pager -l -n 20 2>&1 || true)
+grep -qF "$reason" <<<"$status" || fail "systemctl status does not show $reason: $status"
+grep -q "ExecReload=[^ ]*busctl .*status=1/FAILURE" <<<"$status" ||
+        fail "systemctl status does not show the failed ExecReload=: $status"
+log "ok: systemctl status shows the failed reload and $dropin:2"
+last=$(busctl --system get-property org.mempowerd1 /org/mempowerd1 org.mempowerd1.Manager LastError)
+[[ "$last" == "s \"$reason;"* ]] || fail "LastError after a broken reload: $last"
+log "ok: LastError: $last"
 assert_eq "$(systemctl is-active mempowerd)" active "still active after a broken reload"
+assert_eq "$(systemctl show -p MainPID --value mempowerd)" "$pid" "same process after a broken reload"
+assert_eq "$(prop TickUSec)" 3000000 "TickUSec kept after a broken reload"
+assert_eq "$(prop ReserveBytes)" $((512 << 20)) "ReserveBytes kept after a broken reload"
 err=$(mempowerctl reload 2>&1) && fail "mempowerctl reload of a broken file succeeded"
-[[ "$err" == *"50-test.conf:2"* ]] || fail "mempowerctl reload error: $err"
+[[ "$err" == *"$reason"* ]] || fail "mempowerctl reload error: $err"
 log "ok: mempowerctl reload: $err"
-rm /etc/mempowerd/mempowerd.conf.d/50-test.conf
+
+# a good file afterwards applies
+printf '[Daemon]\nTickSec=2500ms\n[Reserve]\nMinFreeMiB=0.375G\n' >"$dropin"
+assert_cmd "systemctl reload (TickSec=2500ms, MinFreeMiB=0.375G)" systemctl reload mempowerd
+assert_eq "$(prop TickUSec)" 2500000 "TickUSec after a good reload"
+assert_eq "$(prop ReserveBytes)" $((384 << 20)) "ReserveBytes after a good reload"
+rm "$dropin"
 assert_cmd "mempowerctl reload (defaults)" mempowerctl reload
 assert_eq "$(prop TickUSec)" 2000000 "TickUSec back to the default"
 assert_eq "$(systemctl show -p MainPID --value mempowerd)" "$pid" "same process after reloads"
