@@ -17,8 +17,10 @@
  * index (u), node (i, -1: none), state (s), zones (s), counted (b: the usage
  * below comes from a count), pages (t, per block), free, movable, unmovable,
  * hugetlb (t, pages), offlinable (b), intent (s: what the daemon would do,
- * or why not). */
-#define MEMPOWERD_BLOCK_SIGNATURE "(uissbtttttbs)"
+ * or why not), start address (t, bytes), unknown and no-page pages (t),
+ * owned (b: offline because mempowerd took it offline), power domain (s, ""
+ * none). */
+#define MEMPOWERD_BLOCK_SIGNATURE "(uissbtttttbstttbs)"
 #define MEMPOWERD_BLOCKS_SIGNATURE "a" MEMPOWERD_BLOCK_SIGNATURE
 
 /* ListDomains() returns one struct per power domain, lowest block first:
@@ -28,8 +30,8 @@
  * online (u), offline (u), used and movable bytes in its online blocks (t),
  * eligible (b: it would be emptied from here), action (s: "offline",
  * "evacuate", "offlined", or why not), watts (d: its estimated saving when
- * offline whole), saving (b: offline whole by mempowerd now). */
-#define MEMPOWERD_DOMAIN_SIGNATURE "(sssiuuuuttbsdb)"
+ * offline whole), saving (b: offline whole by mempowerd now), last block (u). */
+#define MEMPOWERD_DOMAIN_SIGNATURE "(sssiuuuuttbsdbu)"
 #define MEMPOWERD_DOMAINS_SIGNATURE "a" MEMPOWERD_DOMAIN_SIGNATURE
 
 /* ExplainBlock(u index) answers what holds a memory block, looked at now:

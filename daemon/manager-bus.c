@@ -258,6 +258,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                            *state = block_state_to_string(b->track.modelled ? BLOCK_ONLINE : b->state);
                 PageUsage u = b->usage_valid && !b->track.modelled ? b->usage : (PageUsage){ 0 };
                 bool offlinable = verdicts[i] == VERDICT_OK;
+                uint32_t d = domain_of(&m->power.domains, b->index);
                 char zones[64];
 
                 r = sd_bus_message_append(reply, MEMPOWERD_BLOCK_SIGNATURE, b->index,
@@ -266,7 +267,11 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                                           (int)(b->usage_valid && !b->track.modelled),
                                           m->table.pages_per_block, u.free,
                                           u.movable, u.unmovable, u.hugetlb, (int)offlinable,
-                                          intent);
+                                          intent, b->start_pfn * m->page_size, u.unknown, u.nopage,
+                                          (int)(b->track.owned && !b->track.modelled),
+                                          d != DOMAIN_NONE && d < m->power.domains.n
+                                                  ? m->power.domains.domains[d].name
+                                                  : "");
                 if (r < 0)
                         return r;
         }
@@ -307,7 +312,8 @@ static int method_list_domains(sd_bus_message *msg, void *userdata, sd_bus_error
                                           (uint32_t)row.d->n_blocks, (uint32_t)row.s.online,
                                           (uint32_t)row.s.offline, row.used_bytes,
                                           row.movable_bytes, (int)row.eligible, row.word, row.watts,
-                                          (int)row.saving);
+                                          (int)row.saving,
+                                          dt->members[row.d->first + row.d->n_blocks - 1]);
                 if (r < 0)
                         return r;
         }

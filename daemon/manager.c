@@ -1320,9 +1320,16 @@ int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *
         return 0;
 }
 
-int manager_open_scanner(Manager *m)
+int manager_open_scanner(Manager *m, bool optional)
 {
         m->kpf_fd = openat(m->roots.procfs_fd, "kpageflags", O_RDONLY | O_CLOEXEC);
+        if (m->kpf_fd < 0 && optional && (errno == EACCES || errno == EPERM)) {
+                log_full_errno(LOG_NOTICE, errno,
+                               "Not counting pages: %s/kpageflags is root's (%m); showing what "
+                               "sysfs shows",
+                               m->roots.procfs_path);
+                return 0;
+        }
         if (m->kpf_fd < 0)
                 return log_error_errno(errno, "Failed to open %s/kpageflags (needs root): %m",
                                        m->roots.procfs_path);

@@ -218,8 +218,10 @@ Manager *manager_free(Manager *m);
 /* Open the kernel roots, the state directory (NULL: none), read the block
  * table, the blocks mempowerd owns (state file) and the readings. */
 int manager_open(Manager *m, const char *sysfs, const char *procfs, const char *state_dir);
-/* Open kpageflags and the scanner (needs root): the daemon and --once. */
-int manager_open_scanner(Manager *m);
+/* Open kpageflags and the scanner (needs root): the daemon and --once.
+ * optional: without the permission, say so and go on with kpf_fd < 0 (no
+ * counts, --once only). */
+int manager_open_scanner(Manager *m, bool optional);
 bool manager_dry_run(const Manager *m);
 
 /* Reread the block table from sysfs (Rescan): blocks that vanished or

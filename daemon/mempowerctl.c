@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
 #include "format.h"
+#include "output.h"
 #include "config-build.h"
 #include "util.h"
 
@@ -24,8 +26,7 @@
 #define EXIT_NOT_FOUND   EXIT_FAILURE /* explain: no such block */
 
 static bool arg_json;
-static bool arg_all;
-static bool arg_legend = true;
+static OutOptions arg_out = { .legend = true }; /* -o, --bytes, --all, --no-legend */
 
 static void help(void)
 {
@@ -57,6 +58,12 @@ static void help(void)
                "     --json       Print status, blocks and domains as JSON\n"
                "  -a --all        blocks: one row per block, no ranges\n"
                "     --no-legend  blocks, domains: no header and no footer\n"
+               "  -o --output=LIST\n"
+               "                  blocks, domains: these columns (BLOCK,ZONES,ACTION), or\n"
+               "                  +COL to add one; --help-columns lists them\n"
+               "     --bytes      blocks, domains: sizes in bytes, not 128M\n"
+               "     --help-columns\n"
+               "                  List the columns of blocks and domains and exit\n"
                "\n"
                "pause, resume, rescan, online-all and reload need root. The bus is the\n"
                "system bus, or $DBUS_SYSTEM_BUS_ADDRESS when set.\n"
@@ -259,15 +266,53 @@ static int get_all(sd_bus *bus, Props *ret)
         return 0;
 }
 
+/* The properties' names in the JSON: snake_case, the unit last, as
+ * mempowerd --once --json names its figures. */
+static const struct {
+        const char *property, *key;
+} json_names[] = {
+        { "Version", "version" },
+        { "State", "state" },
+        { "DryRun", "dry_run" },
+        { "BlockSizeBytes", "block_size_bytes" },
+        { "BlocksTotal", "blocks" },
+        { "BlocksOnline", "online_blocks" },
+        { "BlocksOffline", "offline_blocks" },
+        { "BytesOffline", "offline_bytes" },
+        { "BytesOfflinedByDaemon", "offlined_by_daemon_bytes" },
+        { "PagesMigrated", "migrated_pages" },
+        { "EvacuationsStarted", "evacuations_started" },
+        { "EvacuationsSucceeded", "evacuations_succeeded" },
+        { "EvacuationsFailed", "evacuations_failed" },
+        { "EvacuationsAborted", "evacuations_aborted" },
+        { "EvacuationsHandshake", "evacuations_handshake" },
+        { "LastError", "last_error" },
+        { "ReserveBytes", "reserve_bytes" },
+        { "TickUSec", "tick_usec" },
+        { "DomainsTotal", "domains" },
+        { "DomainsOffline", "saving_domains" },
+        { "WattsSavedEstimate", "saving_watts" },
+        { "NetEnergyJoules", "net_energy_joules" },
+        { "NetEnergySinceBootJoules", "net_energy_since_boot_joules" },
+        { "MigrationEnergyJoules", "migration_energy_joules" },
+        { "MigrationEnergySinceBootJoules", "migration_energy_since_boot_joules" },
+        { "OfflineByteSeconds", "offline_byte_seconds" },
+        { "OfflineByteSecondsSinceBoot", "offline_byte_seconds_since_boot" },
+        { "DramWattsMeasured", "dram_watts_measured" },
+};
+
 static void status_json(const Props *p)
 {
-        printf("{");
-        for (size_t i = 0; i < p->n; i++) {
-                const Prop *x = &p->v[i];
+        bool first = true;
 
-                printf("%s", i ? ", " : "");
-                format_json_string(stdout, x->name);
-                printf(": ");
+        printf("{");
+        for (size_t k = 0; k < ELEMENTSOF(json_names); k++) {
+                const Prop *x = props_get(p, json_names[k].property);
+
+                if (!x)
+                        continue; /* an older daemon */
+                printf("%s\"%s\": ", first ? "" : ", ", json_names[k].key);
+                first = false;
                 if (x->type == PT_STR)
                         format_json_string(stdout, x->s ? x->s : "");
                 else if (x->type == PT_BOOL)
@@ -343,30 +388,11 @@ static int verb_status(sd_bus *bus)
 
 /* ---- blocks ---- */
 
-typedef struct Block {
-        uint32_t index;
-        int32_t node;
-        char *state;
-        char *zones;
-        int counted;
-        uint64_t pages, free, movable, unmovable, hugetlb;
-        int offlinable;
-        char *intent;
-} Block;
-
-static void blocks_free(Block *b, size_t n)
+/* The blocks of a ListBlocks() reply; their strings are the reply's (keep
+ * it while the rows are used). */
+static int blocks_read(sd_bus_message *reply, OutBlock **ret, size_t *ret_n)
 {
-        for (size_t i = 0; i < n; i++) {
-                free(b[i].state);
-                free(b[i].zones);
-                free(b[i].intent);
-        }
-        free(b);
-}
-
-static int blocks_read(sd_bus_message *reply, Block **ret, size_t *ret_n)
-{
-        Block *v = NULL, *nv;
+        OutBlock *v = NULL, *nv;
         size_t n = 0;
         int r;
 
@@ -374,31 +400,28 @@ static int blocks_read(sd_bus_message *reply, Block **ret, size_t *ret_n)
         if (r < 0)
                 return r;
         for (;;) {
-                Block b = { 0 };
-                const char *state, *zones, *intent;
+                OutBlock b = { 0 };
+                int counted, offlinable, owned;
 
                 r = sd_bus_message_read(reply, MEMPOWERD_BLOCK_SIGNATURE, &b.index, &b.node,
-                                        &state, &zones, &b.counted, &b.pages, &b.free,
-                                        &b.movable, &b.unmovable, &b.hugetlb, &b.offlinable,
-                                        &intent);
+                                        &b.state, &b.zones, &counted, &b.pages, &b.free_pages,
+                                        &b.movable_pages, &b.unmovable_pages, &b.hugetlb_pages,
+                                        &offlinable, &b.action, &b.start_address,
+                                        &b.unknown_pages, &b.nopage_pages, &owned, &b.domain);
                 if (r < 0)
                         goto fail;
                 if (r == 0)
                         break;
+                b.counted = counted;
+                b.offlinable = offlinable;
+                b.owned = owned;
                 nv = realloc(v, (n + 1) * sizeof(*v));
                 if (!nv) {
                         r = -ENOMEM;
                         goto fail;
                 }
                 v = nv;
-                b.state = strdup(state);
-                b.zones = strdup(zones);
-                b.intent = strdup(intent);
                 v[n++] = b;
-                if (!b.state || !b.zones || !b.intent) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
         }
         r = sd_bus_message_exit_container(reply);
         if (r < 0)
@@ -407,116 +430,31 @@ static int blocks_read(sd_bus_message *reply, Block **ret, size_t *ret_n)
         *ret_n = n;
         return 0;
 fail:
-        blocks_free(v, n);
+        free(v);
         return r;
 }
 
-static bool same_row(const Block *a, const Block *b)
+static void blocks_json(const OutBlock *v, size_t n, uint64_t block_size)
 {
-        return b->index == a->index + 1 && a->node == b->node && a->counted == b->counted &&
-               strcmp(a->state, b->state) == 0 && strcmp(a->zones, b->zones) == 0 &&
-               strcmp(a->intent, b->intent) == 0;
+        printf("{\"block_size_bytes\": %" PRIu64 ",\n  ", block_size);
+        out_blocks_json(stdout, v, n);
+        printf("\n}\n");
 }
 
-static void blocks_json(const Block *v, size_t n, uint64_t block_size)
+static int blocks_text(OutBlock *v, size_t n, uint64_t block_size)
 {
-        printf("{\"block_size_bytes\": %" PRIu64 ", \"blocks\": [", block_size);
-        for (size_t i = 0; i < n; i++) {
-                const Block *b = &v[i];
-
-                printf("%s\n  {\"index\": %" PRIu32 ", \"start\": %" PRIu64 ", \"node\": %" PRId32
-                       ", \"state\": ",
-                       i ? "," : "", b->index, (uint64_t)b->index * block_size, b->node);
-                format_json_string(stdout, b->state);
-                printf(", \"zones\": ");
-                format_json_string(stdout, b->zones);
-                printf(", \"pages\": %" PRIu64 ", ", b->pages);
-                if (b->counted)
-                        printf("\"free\": %" PRIu64 ", \"movable\": %" PRIu64
-                               ", \"unmovable\": %" PRIu64 ", \"hugetlb\": %" PRIu64 ", ",
-                               b->free, b->movable, b->unmovable, b->hugetlb);
-                else
-                        printf("\"free\": null, \"movable\": null, \"unmovable\": null, "
-                               "\"hugetlb\": null, ");
-                printf("\"offlinable\": %s, \"action\": ", b->offlinable ? "true" : "false");
-                format_json_string(stdout, b->intent);
-                printf("}");
-        }
-        printf("\n]}\n");
-}
-
-static void mib_column(uint64_t pages, uint64_t page_size, bool show)
-{
-        if (show)
-                printf(" %8.0fM", (double)pages * (double)page_size / (1024.0 * 1024.0));
-        else
-                printf(" %9s", "-");
-}
-
-static void blocks_text(const Block *v, size_t n, uint64_t block_size)
-{
-        uint64_t page_size = n > 0 && v[0].pages ? block_size / v[0].pages : 4096;
-        size_t online = 0, offline = 0, offlinable = 0;
-        char sbuf[32], range[32];
-
-        if (arg_legend)
-                printf("%-37s %6s %-13s %4s %-8s %-9s %9s %9s %9s %9s  %s\n", "RANGE", "SIZE",
-                       "STATE", "NODE", "ZONES", "BLOCK", "FREE", "MOVABLE", "UNMOVABLE",
-                       "HUGETLB", "ACTION");
-        for (size_t i = 0; i < n;) {
-                const Block *first = &v[i];
-                uint64_t fr = 0, mo = 0, un = 0, hu = 0;
-                size_t j = i;
-                bool show;
-
-                for (;;) {
-                        const Block *b = &v[j];
-
-                        fr += b->free;
-                        mo += b->movable;
-                        un += b->unmovable;
-                        hu += b->hugetlb;
-                        if (strcmp(b->state, "offline") == 0)
-                                offline++;
-                        else
-                                online++;
-                        if (b->offlinable)
-                                offlinable++;
-                        if (arg_all || j + 1 >= n || !same_row(b, &v[j + 1]))
-                                break;
-                        j++;
-                }
-                if (j == i)
-                        snprintf(range, sizeof(range), "%" PRIu32, first->index);
-                else
-                        snprintf(range, sizeof(range), "%" PRIu32 "-%" PRIu32, first->index,
-                                 v[j].index);
-                printf("0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-13s %4" PRId32 " %-8s %-9s",
-                       (uint64_t)first->index * block_size,
-                       ((uint64_t)v[j].index + 1) * block_size - 1,
-                       format_bytes((uint64_t)(j - i + 1) * block_size, sbuf, sizeof(sbuf)),
-                       first->state, first->node, first->zones, range);
-                show = first->counted && strcmp(first->state, "offline") != 0;
-                mib_column(fr, page_size, show);
-                mib_column(mo, page_size, show);
-                mib_column(un, page_size, show);
-                mib_column(hu, page_size, show);
-                printf("  %s\n", first->intent);
-                i = j + 1;
-        }
-        if (arg_legend) {
-                printf("\nMemory block size: %s\n", format_bytes(block_size, sbuf, sizeof(sbuf)));
-                printf("Blocks: %zu online, %zu offline, %zu offlinable now\n", online, offline,
-                       offlinable);
-        }
+        for (size_t i = 0; i < n; i++)
+                v[i].size_bytes = block_size;
+        arg_out.page_size = n > 0 && v[0].pages ? block_size / v[0].pages : 4096;
+        return out_blocks_print(stdout, v, n, &arg_out);
 }
 
 static int verb_blocks(sd_bus *bus)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ OutBlock *v = NULL;
         uint64_t block_size;
-        Block *v = NULL;
         size_t n = 0;
         int r;
 
@@ -536,21 +474,66 @@ static int verb_blocks(sd_bus *bus)
                 fprintf(stderr, "Failed to parse the block list: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
+        for (size_t i = 0; i < n; i++)
+                v[i].size_bytes = block_size;
         if (arg_json)
                 blocks_json(v, n, block_size);
-        else
-                blocks_text(v, n, block_size);
-        blocks_free(v, n);
+        else if ((r = blocks_text(v, n, block_size)) < 0)
+                return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* ---- domains ---- */
 
+static int domains_read(sd_bus_message *reply, OutDomain **ret, size_t *ret_n)
+{
+        OutDomain *v = NULL, *nv;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_DOMAIN_SIGNATURE);
+        if (r < 0)
+                return r;
+        for (;;) {
+                OutDomain d = { 0 };
+                int eligible, saving;
+
+                r = sd_bus_message_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, &d.name, &d.kind,
+                                        &d.source, &d.node, &d.first_block, &d.blocks,
+                                        &d.online_blocks, &d.offline_blocks, &d.used_bytes,
+                                        &d.movable_bytes, &eligible, &d.action, &d.saving_watts,
+                                        &saving, &d.last_block);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                d.eligible = eligible;
+                d.saving = saving;
+                nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                v = nv;
+                v[n++] = d;
+        }
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto fail;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        free(v);
+        return r;
+}
+
 static int verb_domains(sd_bus *bus)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        size_t n = 0, offline = 0, eligible = 0;
+        _cleanup_free_ OutDomain *v = NULL;
+        size_t n = 0;
         int r;
 
         r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH, MEMPOWERD_BUS_INTERFACE,
@@ -560,74 +543,18 @@ static int verb_domains(sd_bus *bus)
                 sd_bus_error_free(&error);
                 return r;
         }
-        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_DOMAIN_SIGNATURE);
-        if (r < 0)
-                goto fail;
-        if (arg_json)
-                printf("{\"domains\": [");
-        else if (arg_legend)
-                printf("%-20s %-7s %-6s %4s %-11s %6s %7s %8s %8s %7s  %s\n", "DOMAIN", "KIND",
-                       "SOURCE", "NODE", "BLOCKS", "ONLINE", "OFFLINE", "USED", "MOVABLE", "WATTS",
-                       "ACTION");
-        for (;;) {
-                const char *name, *kind, *source, *action;
-                int32_t node;
-                uint32_t first, blocks, on, off;
-                uint64_t used, movable;
-                int ok, saving;
-                double watts;
-                char range[32], a[32], b[32];
-
-                r = sd_bus_message_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, &name, &kind, &source,
-                                        &node, &first, &blocks, &on, &off, &used, &movable, &ok,
-                                        &action, &watts, &saving);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
-                        break;
-                offline += saving ? 1 : 0;
-                eligible += ok ? 1 : 0;
-                if (arg_json) {
-                        printf("%s\n  {\"name\": ", n ? "," : "");
-                        format_json_string(stdout, name);
-                        printf(", \"kind\": ");
-                        format_json_string(stdout, kind);
-                        printf(", \"source\": ");
-                        format_json_string(stdout, source);
-                        printf(", \"node\": %" PRId32 ", \"first_block\": %" PRIu32
-                               ", \"blocks\": %" PRIu32 ", \"online\": %" PRIu32
-                               ", \"offline\": %" PRIu32 ", \"used_bytes\": %" PRIu64
-                               ", \"movable_bytes\": %" PRIu64 ", \"eligible\": %s, \"action\": ",
-                               node, first, blocks, on, off, used, movable, ok ? "true" : "false");
-                        format_json_string(stdout, action);
-                        printf(", \"watts\": %.6f, \"saving\": %s}", watts, saving ? "true" : "false");
-                } else {
-                        if (blocks > 1)
-                                snprintf(range, sizeof(range), "%" PRIu32 "+%" PRIu32, first, blocks);
-                        else
-                                snprintf(range, sizeof(range), "%" PRIu32, first);
-                        printf("%-20s %-7s %-6s %4" PRId32 " %-11s %6" PRIu32 " %7" PRIu32
-                               " %8s %8s %7.3f  %s\n",
-                               name, kind, source, node, range, on, off,
-                               format_bytes(used, a, sizeof(a)), format_bytes(movable, b, sizeof(b)),
-                               watts, saving ? "saving" : action);
-                }
-                n++;
+        r = domains_read(reply, &v, &n);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the domain list: %s\n", strerror(-r));
+                return EXIT_FAILURE;
         }
-        r = sd_bus_message_exit_container(reply);
-        if (r < 0)
-                goto fail;
-        if (arg_json)
-                printf("\n]}\n");
-        else if (arg_legend)
-                printf("\n%zu domains, %zu offline whole (saving), %zu to empty from here.\n"
-                       "WATTS: the estimated saving of the domain offline whole; BLOCKS: the "
-                       "first block + how many.\n",
-                       n, offline, eligible);
+        if (arg_json) {
+                printf("{");
+                out_domains_json(stdout, v, n);
+                printf("\n}\n");
+        } else if ((r = out_domains_print(stdout, v, n, &arg_out)) < 0)
+                return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-fail:
-        fprintf(stderr, "Failed to parse the domain list: %s\n", strerror(-r));
-        return EXIT_FAILURE;
 }
 
 /* ---- explain ---- */
@@ -877,7 +804,7 @@ static void explain_text(const Explained *x)
                 if (props_u(p, "RangesTotal") > x->n_ranges)
                         printf(", the first %zu shown", x->n_ranges);
                 printf("):\n");
-                if (arg_legend)
+                if (arg_out.legend)
                         printf("  %-31s %8s %9s  %-9s %s\n", "PFNS", "PAGES", "SIZE", "CLASS",
                                "FLAGS");
                 for (size_t i = 0; i < x->n_ranges; i++) {
@@ -898,7 +825,7 @@ static void explain_text(const Explained *x)
                        props_u(p, "HoldersTotal") > x->n_holders + props_u(p, "HoldersHidden")
                                ? ", the largest"
                                : "");
-                if (arg_legend)
+                if (arg_out.legend)
                         printf("  %7s %6s %-16s %-36s %9s\n", "PID", "UID", "COMMAND", "UNIT",
                                "SIZE");
                 for (size_t i = 0; i < x->n_holders; i++) {
@@ -1047,20 +974,23 @@ static const struct {
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_BYTES, ARG_HELP_COLUMNS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "all", no_argument, NULL, 'a' },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "output", required_argument, NULL, 'o' },
+                { "bytes", no_argument, NULL, ARG_BYTES },
+                { "help-columns", no_argument, NULL, ARG_HELP_COLUMNS },
                 {},
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *verb = "status";
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "ha", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hao:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -1072,11 +1002,20 @@ int main(int argc, char *argv[])
                         arg_json = true;
                         break;
                 case 'a':
-                        arg_all = true;
+                        arg_out.all = true;
                         break;
                 case ARG_NO_LEGEND:
-                        arg_legend = false;
+                        arg_out.legend = false;
                         break;
+                case 'o':
+                        arg_out.columns = optarg;
+                        break;
+                case ARG_BYTES:
+                        arg_out.exact = true;
+                        break;
+                case ARG_HELP_COLUMNS:
+                        out_columns_help(stdout);
+                        return EXIT_SUCCESS;
                 default:
                         fprintf(stderr, "Try 'mempowerctl --help'.\n");
                         return EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "output.h"
 #include "report.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ typedef struct Args {
         bool dry_run;
         bool once;
         bool json;
+        OutOptions out; /* --once: -o, --bytes */
         bool give_back;
         bool check_config;
         bool cat_config;
@@ -63,6 +65,11 @@ static void help(void)
                "     --once              Count every block once, print what mempowerd would\n"
                "                         do with each from here, and exit\n"
                "     --json              With --once: print the report as JSON\n"
+               "  -o --output=LIST       With --once: the block table's columns, e.g.\n"
+               "                         BLOCK,ZONES,DOMAIN,ACTION, or +COL to add one\n"
+               "                         (--help-columns lists them)\n"
+               "     --bytes             With --once: sizes in bytes, not 128M or 1.5G\n"
+               "     --help-columns      List the table columns and exit\n"
                "     --check-config      Read the configuration as the daemon would, print\n"
                "                         every key, its value and where it was set, warn\n"
                "                         about dangerous values, and exit (78: invalid)\n"
@@ -110,6 +117,8 @@ static int parse_args(int argc, char *argv[], Args *a)
                 ARG_VERSION = 0x100,
                 ARG_ONCE,
                 ARG_JSON,
+                ARG_BYTES,
+                ARG_HELP_COLUMNS,
                 ARG_SYSFS,
                 ARG_PROCFS,
                 ARG_LOG_LEVEL,
@@ -125,6 +134,9 @@ static int parse_args(int argc, char *argv[], Args *a)
                 { "dry-run", no_argument, NULL, 'n' },
                 { "once", no_argument, NULL, ARG_ONCE },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "output", required_argument, NULL, 'o' },
+                { "bytes", no_argument, NULL, ARG_BYTES },
+                { "help-columns", no_argument, NULL, ARG_HELP_COLUMNS },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS },
                 { "procfs-root", required_argument, NULL, ARG_PROCFS },
@@ -136,7 +148,7 @@ static int parse_args(int argc, char *argv[], Args *a)
         };
         int c, level;
 
-        while ((c = getopt_long(argc, argv, "hc:n", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hc:no:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -156,6 +168,20 @@ static int parse_args(int argc, char *argv[], Args *a)
                 case ARG_JSON:
                         a->json = true;
                         break;
+                case 'o': {
+                        _cleanup_(table_free) Table t = { 0 };
+
+                        a->out.columns = optarg;
+                        if (out_blocks_table(&t, &a->out) < 0)
+                                return -EXIT_USAGE;
+                        break;
+                }
+                case ARG_BYTES:
+                        a->out.exact = true;
+                        break;
+                case ARG_HELP_COLUMNS:
+                        out_columns_help(stdout);
+                        return 0;
                 case ARG_LOG_LEVEL:
                         level = parse_level(optarg);
                         if (level < 0) {
@@ -193,6 +219,10 @@ static int parse_args(int argc, char *argv[], Args *a)
         }
         if (optind < argc) {
                 log_error("Unexpected argument '%s'. Try 'mempowerd --help'.", argv[optind]);
+                return -EXIT_USAGE;
+        }
+        if ((a->out.columns || a->out.exact) && (!a->once || a->json)) {
+                log_error("-o and --bytes go with --once, without --json");
                 return -EXIT_USAGE;
         }
         if (a->json && !a->once) {
@@ -344,7 +374,7 @@ int main(int argc, char *argv[])
         Manager *m = NULL;
         ConfigSources src = { 0 };
         ConfigError err = { 0 };
-        Args a = { 0 };
+        Args a = { .out = { .legend = true } };
         int r, ret = EXIT_FAILURE;
 
         r = parse_args(argc, argv, &a);
@@ -407,14 +437,15 @@ int main(int argc, char *argv[])
         r = manager_open(m, a.sysfs, a.procfs, state_dir_of(&a));
         if (r < 0)
                 goto out;
-        r = manager_open_scanner(m);
+        /* --once without root: what sysfs shows, and what needs root */
+        r = manager_open_scanner(m, a.once);
         if (r < 0)
                 goto out;
 
         if (a.once) {
                 Report rep;
 
-                r = scanner_count_all(m);
+                r = m->kpf_fd >= 0 ? scanner_count_all(m) : 0;
                 if (r < 0)
                         log_warning("Some blocks could not be counted; they show no usage.");
                 power_refresh(m);
@@ -424,7 +455,7 @@ int main(int argc, char *argv[])
                         log_error_errno(r, "Failed to prepare the report: %m");
                         goto out;
                 }
-                r = a.json ? report_json(m, &rep, stdout) : report_text(m, &rep, stdout);
+                r = a.json ? report_json(m, &rep, stdout) : report_text(m, &rep, &a.out, stdout);
                 report_done(&rep);
                 if (fflush(stdout) != 0 || r < 0) {
                         log_error("Failed to write the report");

@@ -6,10 +6,29 @@
 
 #include "config-build.h"
 #include "format.h"
+#include "output.h"
 #include "report.h"
 #include "util.h"
 
-#define MIB (1024.0 * 1024.0)
+static void report_diagnose(const Manager *m, Report *r)
+{
+        DiagnoseInput in = {
+                .blocks = m->table.blocks,
+                .verdicts = r->verdicts,
+                .n_blocks = m->table.n,
+                .block_size_bytes = m->table.block_size_bytes,
+                .counted = m->kpf_fd >= 0,
+        };
+
+        for (int i = 0; i < r->n_zones; i++)
+                if (strcmp(r->zones[i].name, "Movable") != 0)
+                        in.unmanaged_bytes +=
+                                u64_sub_sat(r->zones[i].present, r->zones[i].managed) * m->page_size;
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].usage_valid)
+                        in.unknown_bytes += m->table.blocks[i].usage.unknown * m->page_size;
+        r->n_diagnoses = diagnose(&in, r->diagnoses, ELEMENTSOF(r->diagnoses));
+}
 
 int report_prepare(const Manager *m, Report *ret)
 {
@@ -30,6 +49,15 @@ int report_prepare(const Manager *m, Report *ret)
         ret->n_zones = zoneinfo_read(m->roots.procfs_fd, ret->zones, ELEMENTSOF(ret->zones));
         if (ret->n_zones > (int)ELEMENTSOF(ret->zones))
                 ret->n_zones = (int)ELEMENTSOF(ret->zones);
+        ret->zone_words = calloc(m->table.n ? m->table.n : 1, sizeof(*ret->zone_words));
+        if (!ret->zone_words) {
+                report_done(ret);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < m->table.n; i++)
+                zones_to_string(m->table.blocks[i].zones, ret->zone_words[i],
+                                sizeof(ret->zone_words[i]));
+        report_diagnose(m, ret);
         return 0;
 }
 
@@ -37,8 +65,10 @@ void report_done(Report *r)
 {
         free(r->verdicts);
         free(r->domain_verdicts);
+        free(r->zone_words);
         r->verdicts = NULL;
         r->domain_verdicts = NULL;
+        r->zone_words = NULL;
 }
 
 static const char *intent(const Report *r, const Manager *m, size_t i)
@@ -46,19 +76,68 @@ static const char *intent(const Report *r, const Manager *m, size_t i)
         return plan_verdict_word(r->verdicts[i], &m->table.blocks[i]);
 }
 
-typedef struct Totals {
-        PageUsage usage;
-        size_t online, offline;
-} Totals;
-
-static void totals_add(Totals *t, const MemBlock *b)
+/* The rows mempowerctl shows from ListBlocks() and ListDomains(), here
+ * from the manager: one schema for both (output.h). */
+static int report_rows(const Manager *m, const Report *r, OutBlock **ret_blocks,
+                       OutDomain **ret_domains)
 {
-        if (b->state == BLOCK_OFFLINE)
-                t->offline++;
-        else
-                t->online++;
-        if (b->usage_valid)
-                page_usage_add(&t->usage, &b->usage);
+        _cleanup_free_ OutBlock *b = calloc(m->table.n ? m->table.n : 1, sizeof(*b));
+        _cleanup_free_ OutDomain *d = calloc(r->n_domains ? r->n_domains : 1, sizeof(*d));
+        const DomainTable *dt = &m->power.domains;
+
+        if (!b || !d)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->table.n; i++) {
+                const MemBlock *x = &m->table.blocks[i];
+                uint32_t id = domain_of(dt, x->index);
+                bool counted = x->usage_valid && m->kpf_fd >= 0;
+
+                b[i] = (OutBlock){
+                        .index = x->index,
+                        .node = x->node,
+                        .state = block_state_to_string(x->state) ?: "unknown",
+                        .zones = r->zone_words[i],
+                        .domain = id != DOMAIN_NONE && id < dt->n ? dt->domains[id].name : "",
+                        .action = intent(r, m, i),
+                        .start_address = x->start_pfn * m->page_size,
+                        .size_bytes = m->table.block_size_bytes,
+                        .pages = m->table.pages_per_block,
+                        .counted = counted,
+                        .free_pages = counted ? x->usage.free : 0,
+                        .movable_pages = counted ? x->usage.movable : 0,
+                        .unmovable_pages = counted ? x->usage.unmovable : 0,
+                        .unknown_pages = counted ? x->usage.unknown : 0,
+                        .hugetlb_pages = counted ? x->usage.hugetlb : 0,
+                        .nopage_pages = counted ? x->usage.nopage : 0,
+                        .owned = x->track.owned && !x->track.modelled,
+                        .offlinable = r->verdicts[i] == VERDICT_OK,
+                };
+        }
+        for (size_t i = 0; i < dt->n && i < r->n_domains; i++) {
+                DomainRow row;
+
+                power_domain_row(m, i, r->domain_verdicts[i], &row);
+                d[i] = (OutDomain){
+                        .name = row.d->name,
+                        .kind = domain_kind_to_string(row.d->kind),
+                        .source = row.d->source,
+                        .action = row.word,
+                        .node = row.d->node,
+                        .first_block = dt->members[row.d->first],
+                        .last_block = dt->members[row.d->first + row.d->n_blocks - 1],
+                        .blocks = (uint32_t)row.d->n_blocks,
+                        .online_blocks = (uint32_t)row.s.online,
+                        .offline_blocks = (uint32_t)row.s.offline,
+                        .used_bytes = row.used_bytes,
+                        .movable_bytes = row.movable_bytes,
+                        .eligible = row.eligible,
+                        .saving_watts = row.watts,
+                        .saving = row.saving,
+                };
+        }
+        *ret_blocks = TAKE_PTR(b);
+        *ret_domains = TAKE_PTR(d);
+        return 0;
 }
 
 /* What kpageflags counted in one zone of /proc/zoneinfo. */
@@ -91,269 +170,214 @@ static ZoneCount zone_count(const Manager *m, const ZoneInfo *z)
         return c;
 }
 
-/* Two neighbouring blocks print as one range when everything shown is the
- * same and their indices are consecutive. */
-static bool same_row(const Manager *m, const Report *r, size_t i, size_t j)
+static uint64_t counted_free_pages(const Manager *m)
 {
-        const MemBlock *a = &m->table.blocks[i], *b = &m->table.blocks[j];
+        uint64_t n = 0;
 
-        return b->index == a->index + 1 && a->state == b->state && a->node == b->node &&
-               a->zones == b->zones && strcmp(intent(r, m, i), intent(r, m, j)) == 0;
+        for (size_t i = 0; i < m->table.n; i++)
+                if (m->table.blocks[i].state != BLOCK_OFFLINE && m->table.blocks[i].usage_valid)
+                        n += m->table.blocks[i].usage.free;
+        return n;
 }
 
-/* Why the free pages kpageflags classified and MemFree disagree, per zone. */
-static void report_zones_text(const Manager *m, const Report *r, const Totals *tot, FILE *f)
+/* The zones as /proc/zoneinfo has them beside what kpageflags counted, and
+ * why the free pages counted and MemFree disagree. */
+static int report_zones_text(const Manager *m, const Report *r, const OutOptions *o, FILE *f)
 {
-        uint64_t ps = m->page_size, counted_free = tot->usage.free * ps / 1024;
-        char a[32], b[32], c[32], d[32], e[32];
+        enum { Z_ZONE, Z_NODE, Z_PRESENT, Z_MANAGED, Z_FREE, Z_COUNTED, Z_UNKNOWN };
+        static const TableColumn columns[] = {
+                [Z_ZONE] = { "ZONE" },          [Z_NODE] = { "NODE", true },
+                [Z_PRESENT] = { "PRESENT", true }, [Z_MANAGED] = { "MANAGED", true },
+                [Z_FREE] = { "FREE", true },    [Z_COUNTED] = { "COUNTED", true },
+                [Z_UNKNOWN] = { "UNKNOWN", true },
+        };
+        _cleanup_(table_free) Table t = { 0 };
+        uint64_t ps = m->page_size, counted_free = counted_free_pages(m) * ps / 1024;
+        char a[32], b[32], c[32];
         bool header = false;
+        int k;
 
         if (r->n_zones <= 0) {
                 fprintf(f, "Zones: %s/zoneinfo could not be read (%s)\n", m->roots.procfs_path,
                         strerror(-r->n_zones));
-                return;
+                return 0;
         }
-        fprintf(f, "\n%-8s %4s %9s %9s %9s %9s %9s\n", "ZONE", "NODE", "PRESENT", "MANAGED",
-                "FREE", "COUNTED", "UNKNOWN");
-        for (int i = 0; i < r->n_zones; i++) {
+        k = table_init(&t, columns, ELEMENTSOF(columns),
+                       m->kpf_fd >= 0 ? "ZONE,NODE,PRESENT,MANAGED,FREE,COUNTED,UNKNOWN"
+                                      : "ZONE,NODE,PRESENT,MANAGED,FREE");
+        for (int i = 0; k >= 0 && i < r->n_zones; i++) {
                 const ZoneInfo *z = &r->zones[i];
                 ZoneCount zc = zone_count(m, z);
 
                 if (z->present == 0)
                         continue;
-                fprintf(f, "%-8s %4d %9s %9s %9s %9s %9s\n", z->name, z->node,
-                        format_bytes(z->present * ps, a, sizeof(a)),
-                        format_bytes(z->managed * ps, b, sizeof(b)),
-                        format_bytes(z->free * ps, c, sizeof(c)),
-                        format_bytes(zc.free * ps, d, sizeof(d)),
-                        format_bytes(zc.unknown * ps, e, sizeof(e)));
+                k = table_add_row(&t);
+                if (k < 0)
+                        break;
+                (void)table_set(&t, Z_ZONE, "%s", z->name);
+                (void)table_set(&t, Z_NODE, "%d", z->node);
+                (void)table_set(&t, Z_PRESENT, "%s", format_size(z->present * ps, o->exact, a, sizeof(a)));
+                (void)table_set(&t, Z_MANAGED, "%s", format_size(z->managed * ps, o->exact, a, sizeof(a)));
+                (void)table_set(&t, Z_FREE, "%s", format_size(z->free * ps, o->exact, a, sizeof(a)));
+                (void)table_set(&t, Z_COUNTED, "%s", format_size(zc.free * ps, o->exact, a, sizeof(a)));
+                k = table_set(&t, Z_UNKNOWN, "%s", format_size(zc.unknown * ps, o->exact, a, sizeof(a)));
         }
-        fprintf(f, "(FREE: the zone's nr_free_pages; COUNTED: free pages kpageflags shows; UNKNOWN: "
-                   "kernel-zone pages that read 0)\n");
+        if (k < 0)
+                return k;
+        fputc('\n', f);
+        k = table_print(&t, f, true);
+        if (k < 0)
+                return k;
+        fprintf(f, "(FREE: the zone's nr_free_pages%s)\n",
+                m->kpf_fd >= 0 ? "; COUNTED: free pages kpageflags shows; UNKNOWN: kernel-zone "
+                                 "pages that read 0"
+                               : "");
+        if (m->kpf_fd < 0)
+                return 0; /* nothing counted to reconcile */
 
         /* Agreement within 2 % of MemTotal needs no word. */
         if ((counted_free > m->meminfo.free_kb ? counted_free - m->meminfo.free_kb
                                                : m->meminfo.free_kb - counted_free) * 50 <=
             m->meminfo.total_kb)
-                return;
+                return 0;
         fprintf(f, "\nkpageflags shows %s free, MemFree says %s. Why:\n",
-                format_bytes(counted_free * 1024, a, sizeof(a)),
-                format_bytes(m->meminfo.free_kb * 1024, b, sizeof(b)));
+                format_size(counted_free * 1024, o->exact, a, sizeof(a)),
+                format_size(m->meminfo.free_kb * 1024, o->exact, b, sizeof(b)));
         for (int i = 0; i < r->n_zones; i++) {
                 const ZoneInfo *z = &r->zones[i];
                 ZoneCount zc = zone_count(m, z);
                 uint64_t unmanaged = u64_sub_sat(z->present, z->managed);
+                char text[1024];
 
                 if (zc.unknown == 0)
                         continue;
                 header = true;
-                fprintf(f, "  zone %s of node %d: %s of pages read 0. %s of the zone is not the page "
-                           "allocator's yet (present minus managed: struct pages initialised on "
-                           "demand, or memory not accepted yet), up to %s free pages sit on "
-                           "per-CPU lists, the rest is kernel memory without flags (vmalloc, "
-                           "kernel stacks). None of it can be offlined as it is.\n",
-                        z->name, z->node, format_bytes(zc.unknown * ps, a, sizeof(a)),
-                        format_bytes(unmanaged * ps, b, sizeof(b)),
-                        format_bytes(z->pcp * ps, c, sizeof(c)));
+                snprintf(text, sizeof(text),
+                         "zone %s of node %d: %s of pages read 0. %s of the zone is not the page "
+                         "allocator's yet (present minus managed: struct pages initialised on "
+                         "demand, or memory not accepted yet), up to %s free pages sit on "
+                         "per-CPU lists, the rest is kernel memory without flags (vmalloc, "
+                         "kernel stacks). None of it can be offlined as it is.",
+                         z->name, z->node, format_size(zc.unknown * ps, o->exact, a, sizeof(a)),
+                         format_size(unmanaged * ps, o->exact, b, sizeof(b)),
+                         format_size(z->pcp * ps, o->exact, c, sizeof(c)));
+                fputs("  ", f);
+                format_wrap(f, text, 4, 2, 80);
         }
         if (!header)
                 fprintf(f, "  free pages on per-CPU lists and pages freed or taken while this "
                            "report was counted.\n");
+        return ferror(f) ? -EIO : 0;
 }
 
-static void report_domains_text(const Manager *m, const Report *r, FILE *f)
+/* Why not more, each finding with its remedy, wrapped to 80 columns. */
+static void report_diagnoses_text(const Report *r, FILE *f)
 {
-        const DomainTable *dt = &m->power.domains;
-        double would = 0;
-        size_t n_would = 0;
+        char size[32], head[96];
+
+        if (r->n_diagnoses == 0)
+                return;
+        fprintf(f, "\n%s:\n", r->summary.offlinable > 0 ? "Why not more" : "Why nothing goes offline");
+        for (size_t i = 0; i < r->n_diagnoses; i++) {
+                const Diagnosis *d = &r->diagnoses[i];
+
+                if (d->blocks > 0)
+                        snprintf(head, sizeof(head), "  %s (%zu block%s, %s): ", d->code, d->blocks,
+                                 d->blocks == 1 ? "" : "s", format_bytes(d->bytes, size, sizeof(size)));
+                else
+                        snprintf(head, sizeof(head), "  %s: ", d->code);
+                fputs(head, f);
+                format_wrap(f, d->why, 4, strlen(head), 80);
+                if (d->remedy) {
+                        fputs("    Remedy: ", f);
+                        format_wrap(f, d->remedy, 4, 12, 80);
+                }
+        }
+}
+
+static const char *dram_words(const Manager *m, char *buf, size_t size)
+{
         PowerFigures pf;
-        char a[32], b[32], c[32], blocks[32];
 
-        fprintf(f, "\nPower domains (Domains=%s): %zu\n", domain_mode_to_string(m->config.domains),
-                dt->n);
-        if (dt->n > 0)
-                fprintf(f, "%-20s %-7s %4s %-11s %7s %7s %8s %8s %7s  %s\n", "DOMAIN", "KIND", "NODE",
-                        "BLOCKS", "ONLINE", "OFFLINE", "USED", "MOVABLE", "WATTS", "ACTION");
-        for (size_t i = 0; i < dt->n && i < r->n_domains; i++) {
-                DomainRow row;
-
-                power_domain_row(m, i, r->domain_verdicts[i], &row);
-                if (row.d->n_blocks == 1)
-                        snprintf(blocks, sizeof(blocks), "%" PRIu32, dt->members[row.d->first]);
-                else
-                        snprintf(blocks, sizeof(blocks), "%" PRIu32 "-%" PRIu32,
-                                 dt->members[row.d->first],
-                                 dt->members[row.d->first + row.d->n_blocks - 1]);
-                fprintf(f, "%-20s %-7s %4d %-11s %7zu %7zu %8s %8s %7.3f  %s\n", row.d->name,
-                        domain_kind_to_string(row.d->kind), row.d->node, blocks, row.s.online,
-                        row.s.offline, format_bytes(row.used_bytes, a, sizeof(a)),
-                        format_bytes(row.movable_bytes, b, sizeof(b)), row.watts, row.word);
-                if (row.eligible || row.saving) {
-                        would += row.watts;
-                        n_would++;
-                }
-        }
         power_figures(m, &pf);
-        fprintf(f, "(WATTS: the estimated saving of the domain offline whole; a domain partly "
-                   "offline saves nothing)\n");
-        fprintf(f, "Energy: an estimated %.3f W saved by the domains offline whole or to go "
-                   "offline from here (%zu); DRAM power %s\n",
-                would, n_would,
-                pf.dram_watts >= 0 ? (snprintf(c, sizeof(c), "measured %.2f W", pf.dram_watts), c)
-                : m->power.rapl.n > 0 ? "measured by RAPL (one reading is no interval)"
-                                      : "not measured (no RAPL DRAM counter)");
+        if (pf.dram_watts >= 0) {
+                snprintf(buf, size, "measured %.2f W", pf.dram_watts);
+                return buf;
+        }
+        return m->power.rapl.n > 0 ? "measured by RAPL (one reading is no interval)"
+                                   : "not measured (no RAPL DRAM counter)";
 }
 
-int report_text(const Manager *m, const Report *r, FILE *f)
+int report_text(const Manager *m, const Report *r, const OutOptions *opts, FILE *f)
 {
-        const BlockTable *t = &m->table;
+        _cleanup_free_ OutBlock *blocks = NULL;
+        _cleanup_free_ OutDomain *domains = NULL;
+        OutOptions o = *opts;
         uint64_t ps = m->page_size;
-        Totals tot = { 0 };
-        char zbuf[64], sbuf[32], blocks[32], a[32], b[32];
+        char a[32], b[32], c[32];
+        int k;
 
-        fprintf(f, "%-37s %6s %-13s %4s %-8s %-9s %9s %9s %9s %9s  %s\n", "RANGE", "SIZE", "STATE",
-                "NODE", "ZONES", "BLOCK", "USED", "FREE", "UNMOVABLE", "UNKNOWN", "ACTION");
-        for (size_t i = 0; i < t->n;) {
-                const MemBlock *first = &t->blocks[i];
-                PageUsage u = { 0 };
-                bool valid = true;
-                size_t j = i;
+        k = report_rows(m, r, &blocks, &domains);
+        if (k < 0)
+                return k;
+        o.page_size = ps;
+        k = out_blocks_print(f, blocks, m->table.n, &o);
+        if (k < 0)
+                return k;
+        fprintf(f, "Memory block size: %s; taking what would go offline (%zu blocks, %s) leaves "
+                   "%s available (reserve %s)\n",
+                format_size(m->table.block_size_bytes, o.exact, a, sizeof(a)), r->summary.offlinable,
+                format_size((uint64_t)r->summary.offlinable * m->table.block_size_bytes, o.exact, b,
+                            sizeof(b)),
+                format_size(r->summary.available_after * ps, o.exact, c, sizeof(c)),
+                format_size(r->summary.reserve_pages * ps, o.exact, (char[32]){ 0 }, 32));
+        fprintf(f, "MemFree: %s, MemAvailable: %s%s%s\n",
+                format_size(m->meminfo.free_kb * 1024, o.exact, a, sizeof(a)),
+                format_size(m->meminfo.available_kb * 1024, o.exact, b, sizeof(b)),
+                manager_dry_run(m) ? " (dry run: nothing is changed)" : "",
+                m->kpf_fd < 0 ? "; pages not counted (reading /proc/kpageflags needs root)" : "");
+        report_diagnoses_text(r, f);
 
-                for (;;) {
-                        const MemBlock *bl = &t->blocks[j];
-
-                        totals_add(&tot, bl);
-                        if (bl->usage_valid)
-                                page_usage_add(&u, &bl->usage);
-                        else
-                                valid = false;
-                        if (j + 1 >= t->n || !same_row(m, r, j, j + 1))
-                                break;
-                        j++;
-                }
-                uint64_t start = first->start_pfn * ps;
-                uint64_t end = (t->blocks[j].start_pfn + t->pages_per_block) * ps - 1;
-
-                if (j == i)
-                        snprintf(blocks, sizeof(blocks), "%" PRIu32, first->index);
-                else
-                        snprintf(blocks, sizeof(blocks), "%" PRIu32 "-%" PRIu32, first->index,
-                                 t->blocks[j].index);
-                fprintf(f, "0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-13s %4d %-8s %-9s", start, end,
-                        format_bytes((uint64_t)(j - i + 1) * t->block_size_bytes, sbuf,
-                                     sizeof(sbuf)),
-                        block_state_to_string(first->state), first->node,
-                        zones_to_string(first->zones, zbuf, sizeof(zbuf)), blocks);
-                if (valid && first->state != BLOCK_OFFLINE)
-                        fprintf(f, " %8.0fM %8.0fM %8.0fM %8.0fM",
-                                (double)page_usage_used(&u) * ps / MIB, (double)u.free * ps / MIB,
-                                (double)u.unmovable * ps / MIB, (double)u.unknown * ps / MIB);
-                else
-                        fprintf(f, " %9s %9s %9s %9s", "-", "-", "-", "-");
-                fprintf(f, "  %s\n", intent(r, m, i));
-                i = j + 1;
-        }
-
-        fprintf(f, "\nMemory block size: %s\n",
-                format_bytes(t->block_size_bytes, sbuf, sizeof(sbuf)));
-        fprintf(f, "Blocks: %zu online, %zu offline; %zu would go offline from here (%s), "
-                   "keeping %s available (reserve %s)\n",
-                tot.online, tot.offline, r->summary.offlinable,
-                format_bytes((uint64_t)r->summary.offlinable * t->block_size_bytes, sbuf,
-                             sizeof(sbuf)),
-                format_bytes(r->summary.available_after * ps, a, sizeof(a)),
-                format_bytes(r->summary.reserve_pages * ps, b, sizeof(b)));
-        fprintf(f, "Pages: %.0f MiB free, %.0f MiB movable, %.0f MiB unmovable, %.0f MiB unknown, "
-                   "%.0f MiB hugetlb\n",
-                (double)tot.usage.free * ps / MIB, (double)tot.usage.movable * ps / MIB,
-                (double)tot.usage.unmovable * ps / MIB, (double)tot.usage.unknown * ps / MIB,
-                (double)tot.usage.hugetlb * ps / MIB);
-        fprintf(f, "MemFree: %" PRIu64 " MiB, MemAvailable: %" PRIu64 " MiB%s\n",
-                m->meminfo.free_kb / 1024, m->meminfo.available_kb / 1024,
-                manager_dry_run(m) ? " (dry run: nothing is changed)" : "");
-        report_domains_text(m, r, f);
-        report_zones_text(m, r, &tot, f);
+        fprintf(f, "\nPower domains (Domains=%s):\n", domain_mode_to_string(m->config.domains));
+        o.columns = NULL; /* -o picks the block columns */
+        k = out_domains_print(f, domains, r->n_domains, &o);
+        if (k < 0)
+                return k;
+        fprintf(f, "DRAM power %s\n", dram_words(m, a, sizeof(a)));
+        k = report_zones_text(m, r, &o, f);
+        if (k < 0)
+                return k;
         return ferror(f) ? -EIO : 0;
 }
 
 int report_json(const Manager *m, const Report *r, FILE *f)
 {
-        const BlockTable *t = &m->table;
-        Totals tot = { 0 };
-        char zbuf[64];
+        _cleanup_free_ OutBlock *blocks = NULL;
+        _cleanup_free_ OutDomain *domains = NULL;
+        uint64_t ps = m->page_size, zt[6] = { 0 };
+        PowerFigures pf;
+        int k;
 
+        k = report_rows(m, r, &blocks, &domains);
+        if (k < 0)
+                return k;
+        power_figures(m, &pf);
         fprintf(f, "{\n  \"version\": \"%s\",\n", PACKAGE_VERSION);
-        fprintf(f, "  \"block_size_bytes\": %" PRIu64 ",\n", t->block_size_bytes);
-        fprintf(f, "  \"page_size\": %" PRIu64 ",\n", m->page_size);
+        fprintf(f, "  \"block_size_bytes\": %" PRIu64 ",\n", m->table.block_size_bytes);
+        fprintf(f, "  \"page_size_bytes\": %" PRIu64 ",\n", ps);
         fprintf(f, "  \"dry_run\": %s,\n", manager_dry_run(m) ? "true" : "false");
-        fprintf(f, "  \"blocks\": [");
-        for (size_t i = 0; i < t->n; i++) {
-                const MemBlock *b = &t->blocks[i];
-
-                totals_add(&tot, b);
-                /* zone names and intents are fixed words: no escaping needed */
-                fprintf(f,
-                        "%s\n    {\"index\": %" PRIu32 ", \"start\": %" PRIu64 ", \"node\": %d, "
-                        "\"state\": \"%s\", \"zones\": \"%s\", \"pages\": %" PRIu64 ", ",
-                        i ? "," : "", b->index, b->start_pfn * m->page_size, b->node,
-                        block_state_to_string(b->state),
-                        zones_to_string(b->zones, zbuf, sizeof(zbuf)), t->pages_per_block);
-                if (b->usage_valid)
-                        fprintf(f,
-                                "\"free\": %" PRIu64 ", \"movable\": %" PRIu64
-                                ", \"unmovable\": %" PRIu64 ", \"unknown\": %" PRIu64
-                                ", \"hugetlb\": %" PRIu64 ", \"nopage\": %" PRIu64 ", ",
-                                b->usage.free, b->usage.movable, b->usage.unmovable,
-                                b->usage.unknown, b->usage.hugetlb, b->usage.nopage);
-                else
-                        fprintf(f, "\"free\": null, \"movable\": null, \"unmovable\": null, "
-                                   "\"unknown\": null, \"hugetlb\": null, \"nopage\": null, ");
-                fprintf(f, "\"owned\": %s, \"offlinable\": %s, \"action\": \"%s\"}",
-                        b->track.owned ? "true" : "false",
-                        r->verdicts[i] == VERDICT_OK ? "true" : "false", intent(r, m, i));
-        }
-        fprintf(f, "\n  ],\n");
-        fprintf(f,
-                "  \"totals\": {\"blocks_online\": %zu, \"blocks_offline\": %zu, "
-                "\"blocks_offlinable\": %zu, \"free\": %" PRIu64 ", \"movable\": %" PRIu64
-                ", \"unmovable\": %" PRIu64 ", \"unknown\": %" PRIu64 ", \"hugetlb\": %" PRIu64
-                ", \"available_after_pages\": %" PRIu64 ", \"reserve_pages\": %" PRIu64 "},\n",
-                tot.online, tot.offline, r->summary.offlinable, tot.usage.free, tot.usage.movable,
-                tot.usage.unmovable, tot.usage.unknown, tot.usage.hugetlb,
-                r->summary.available_after, r->summary.reserve_pages);
-        fprintf(f, "  \"domains_mode\": \"%s\",\n  \"domains\": [",
-                domain_mode_to_string(m->config.domains));
-        for (size_t i = 0; i < m->power.domains.n && i < r->n_domains; i++) {
-                const DomainTable *dt = &m->power.domains;
-                DomainRow row;
-
-                power_domain_row(m, i, r->domain_verdicts[i], &row);
-                fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-                format_json_string(f, row.d->name);
-                fprintf(f, ", \"kind\": \"%s\", \"source\": ", domain_kind_to_string(row.d->kind));
-                format_json_string(f, row.d->source);
-                fprintf(f,
-                        ", \"node\": %d, \"first_block\": %" PRIu32 ", \"last_block\": %" PRIu32
-                        ", \"blocks\": %zu, \"online\": %zu, \"offline\": %zu, \"used_bytes\": %" PRIu64
-                        ", \"movable_bytes\": %" PRIu64 ", \"eligible\": %s, \"action\": \"%s\", "
-                        "\"saving_watts\": %.6f, \"ejectable\": %s}",
-                        row.d->node, dt->members[row.d->first],
-                        dt->members[row.d->first + row.d->n_blocks - 1], row.d->n_blocks,
-                        row.s.online, row.s.offline, row.used_bytes, row.movable_bytes,
-                        row.eligible ? "true" : "false", row.word, row.watts,
-                        row.d->ejectable ? "true" : "false");
-        }
-        fprintf(f, "\n  ],\n");
-        {
-                PowerFigures pf;
-
-                power_figures(m, &pf);
-                if (pf.dram_watts >= 0)
-                        fprintf(f, "  \"dram_watts_measured\": %.6f,\n", pf.dram_watts);
-                else
-                        fprintf(f, "  \"dram_watts_measured\": null,\n");
-        }
-        fprintf(f, "  \"zones\": [");
+        fprintf(f, "  \"counted\": %s,\n", m->kpf_fd >= 0 ? "true" : "false");
+        fprintf(f, "  \"reserve_bytes\": %" PRIu64 ",\n", r->summary.reserve_pages * ps);
+        fprintf(f, "  \"available_after_bytes\": %" PRIu64 ",\n", r->summary.available_after * ps);
+        fputs("  ", f);
+        out_blocks_json(f, blocks, m->table.n);
+        fprintf(f, ",\n  \"domains_mode\": \"%s\",\n  ", domain_mode_to_string(m->config.domains));
+        out_domains_json(f, domains, r->n_domains);
+        if (pf.dram_watts >= 0)
+                fprintf(f, ",\n  \"dram_watts_measured\": %.6f", pf.dram_watts);
+        else
+                fprintf(f, ",\n  \"dram_watts_measured\": null");
+        fprintf(f, ",\n  \"zones\": [");
         for (int i = 0; i < r->n_zones; i++) {
                 const ZoneInfo *z = &r->zones[i];
                 ZoneCount zc = zone_count(m, z);
@@ -365,11 +389,37 @@ int report_json(const Manager *m, const Report *r, FILE *f)
                         ", \"unknown_pages\": %" PRIu64 "}",
                         i ? "," : "", z->node, z->name, z->present, z->managed, z->free, z->pcp,
                         zc.free, zc.unknown);
+                zt[0] += z->present;
+                zt[1] += z->managed;
+                zt[2] += z->free;
+                zt[3] += z->pcp;
+                zt[4] += zc.free;
+                zt[5] += zc.unknown;
         }
-        fprintf(f, "\n  ],\n");
         fprintf(f,
-                "  \"meminfo\": {\"MemTotal\": %" PRIu64 ", \"MemFree\": %" PRIu64
-                ", \"MemAvailable\": %" PRIu64 "}\n}\n",
+                "\n  ],\n  \"zones_total\": {\"zones\": %d, \"present_pages\": %" PRIu64
+                ", \"managed_pages\": %" PRIu64 ", \"free_pages\": %" PRIu64 ", \"pcp_pages\": %" PRIu64
+                ", \"counted_free_pages\": %" PRIu64 ", \"unknown_pages\": %" PRIu64 "},\n",
+                r->n_zones > 0 ? r->n_zones : 0, zt[0], zt[1], zt[2], zt[3], zt[4], zt[5]);
+        fprintf(f,
+                "  \"meminfo\": {\"mem_total_kib\": %" PRIu64 ", \"mem_free_kib\": %" PRIu64
+                ", \"mem_available_kib\": %" PRIu64 "},\n",
                 m->meminfo.total_kb, m->meminfo.free_kb, m->meminfo.available_kb);
+        fputs("  \"diagnoses\": [", f);
+        for (size_t i = 0; i < r->n_diagnoses; i++) {
+                const Diagnosis *d = &r->diagnoses[i];
+
+                fprintf(f, "%s\n    {\"code\": ", i ? "," : "");
+                format_json_string(f, d->code);
+                fprintf(f, ", \"blocks\": %zu, \"bytes\": %" PRIu64 ", \"why\": ", d->blocks, d->bytes);
+                format_json_string(f, d->why);
+                fputs(", \"remedy\": ", f);
+                if (d->remedy)
+                        format_json_string(f, d->remedy);
+                else
+                        fputs("null", f);
+                fputc('}', f);
+        }
+        fputs("\n  ]\n}\n", f);
         return ferror(f) ? -EIO : 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "format.h"
 
@@ -39,4 +41,33 @@ void format_json_string(FILE *f, const char *s)
                         fputc(*p, f);
         }
         fputc('"', f);
+}
+
+void format_wrap(FILE *f, const char *text, size_t indent, size_t first, size_t width)
+{
+        size_t col = first;
+        bool words = false; /* a word is on the current line */
+
+        for (const char *p = text;;) {
+                size_t len;
+
+                p += strspn(p, " ");
+                len = strcspn(p, " ");
+                if (len == 0)
+                        break;
+                if (words && col + 1 + len > width) {
+                        fprintf(f, "\n%*s", (int)indent, "");
+                        col = indent;
+                        words = false;
+                }
+                if (words) {
+                        fputc(' ', f);
+                        col++;
+                }
+                fwrite(p, 1, len, f);
+                col += len;
+                words = true;
+                p += len;
+        }
+        fputc('\n', f);
 }

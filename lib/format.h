@@ -12,3 +12,8 @@ const char *format_bytes(uint64_t bytes, char *buf, size_t size);
 
 /* s as a JSON string, quoted and escaped. */
 void format_json_string(FILE *f, const char *s);
+
+/* text as lines of at most width columns (a word longer than that stands
+ * alone), continuation lines indented by indent; the first line starts at
+ * column first (what the caller printed before). Ends with a newline. */
+void format_wrap(FILE *f, const char *text, size_t indent, size_t first, size_t width);

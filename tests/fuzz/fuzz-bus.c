@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What mempowerctl reads from the bus: the GetAll() reply, a{sv}, and the
- * ListBlocks() reply, a(uissbtttttbs), decoded by props_read() and
+ * ListBlocks() reply, a(uissbtttttbstttbs), decoded by props_read() and
  * blocks_read() and then printed (text and JSON, to /dev/null). Messages are
  * built from the input with sd-bus's public append calls: the expected
  * shapes with fuzzed values, and arbitrary other signatures (nested arrays,
@@ -244,8 +244,8 @@ typedef struct Expected {
         Prop props[ENTRIES_MAX]; /* s points into strings[] */
         char strings[ENTRIES_MAX][256];
         size_t n_props;
-        Block blocks[ENTRIES_MAX]; /* state, zones, intent point into bstrings[] */
-        char bstrings[ENTRIES_MAX][3][256];
+        OutBlock blocks[ENTRIES_MAX]; /* state, zones, action, domain point into bstrings[] */
+        char bstrings[ENTRIES_MAX][4][256];
         size_t n_blocks;
 } Expected;
 
@@ -345,29 +345,36 @@ static int append_blocks(sd_bus_message *m, Reader *r, Expected *x)
 
         k = sd_bus_message_open_container(m, 'a', MEMPOWERD_BLOCK_SIGNATURE);
         for (unsigned i = 0; k >= 0 && i < n; i++) {
-                Block *b = &x->blocks[x->n_blocks];
+                OutBlock *b = &x->blocks[x->n_blocks];
                 char(*s)[256] = x->bstrings[x->n_blocks];
 
-                *b = (Block){
+                *b = (OutBlock){
                         .index = (uint32_t)rd_u64(r),
                         .node = (int32_t)rd_u64(r),
                         .counted = rd_u8(r) & 1,
                         .pages = rd_u64(r),
-                        .free = rd_u64(r),
-                        .movable = rd_u64(r),
-                        .unmovable = rd_u64(r),
-                        .hugetlb = rd_u64(r),
+                        .free_pages = rd_u64(r),
+                        .movable_pages = rd_u64(r),
+                        .unmovable_pages = rd_u64(r),
+                        .hugetlb_pages = rd_u64(r),
                         .offlinable = rd_u8(r) & 1,
+                        .start_address = rd_u64(r),
+                        .unknown_pages = rd_u64(r),
+                        .nopage_pages = rd_u64(r),
+                        .owned = rd_u8(r) & 1,
                 };
-                rd_string(r, s[0], 256);
-                rd_string(r, s[1], 256);
-                rd_string(r, s[2], 256);
+                for (int i = 0; i < 4; i++)
+                        rd_string(r, s[i], 256);
                 b->state = s[0];
                 b->zones = s[1];
-                b->intent = s[2];
+                b->action = s[2];
+                b->domain = s[3];
                 k = sd_bus_message_append(m, MEMPOWERD_BLOCK_SIGNATURE, b->index, b->node, b->state,
-                                          b->zones, b->counted, b->pages, b->free, b->movable,
-                                          b->unmovable, b->hugetlb, b->offlinable, b->intent);
+                                          b->zones, (int)b->counted, b->pages, b->free_pages,
+                                          b->movable_pages, b->unmovable_pages, b->hugetlb_pages,
+                                          (int)b->offlinable, b->action, b->start_address,
+                                          b->unknown_pages, b->nopage_pages, (int)b->owned,
+                                          b->domain);
                 if (k >= 0)
                         x->n_blocks++;
         }
@@ -395,19 +402,22 @@ static void check_props(const Props *got, const Expected *x)
         }
 }
 
-static void check_blocks(const Block *got, size_t n, const Expected *x)
+static void check_blocks(const OutBlock *got, size_t n, const Expected *x)
 {
         FUZZ_ASSERT(n == x->n_blocks);
         for (size_t i = 0; i < n; i++) {
-                const Block *g = &got[i], *e = &x->blocks[i];
+                const OutBlock *g = &got[i], *e = &x->blocks[i];
 
                 FUZZ_ASSERT(g->index == e->index && g->node == e->node &&
-                            !!g->counted == e->counted && g->pages == e->pages &&
-                            g->free == e->free && g->movable == e->movable &&
-                            g->unmovable == e->unmovable && g->hugetlb == e->hugetlb &&
-                            !!g->offlinable == e->offlinable);
+                            g->counted == e->counted && g->pages == e->pages &&
+                            g->free_pages == e->free_pages && g->movable_pages == e->movable_pages &&
+                            g->unmovable_pages == e->unmovable_pages &&
+                            g->hugetlb_pages == e->hugetlb_pages && g->offlinable == e->offlinable &&
+                            g->start_address == e->start_address &&
+                            g->unknown_pages == e->unknown_pages &&
+                            g->nopage_pages == e->nopage_pages && g->owned == e->owned);
                 FUZZ_ASSERT(strcmp(g->state, e->state) == 0 && strcmp(g->zones, e->zones) == 0 &&
-                            strcmp(g->intent, e->intent) == 0);
+                            strcmp(g->action, e->action) == 0 && strcmp(g->domain, e->domain) == 0);
         }
 }
 
@@ -419,7 +429,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t mode = rd_u8(&r) % 4, opts = rd_u8(&r);
         uint64_t block_size = rd_u64(&r);
         Props props = { 0 };
-        Block *blocks = NULL;
+        OutBlock *blocks = NULL;
         size_t n_blocks = 0;
         int k;
 
@@ -441,8 +451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0; /* sd-bus refused to build it: nothing to decode */
 
         arg_json = opts & 1;
-        arg_all = opts & 2;
-        arg_legend = opts & 4;
+        arg_out = (OutOptions){ .all = opts & 2, .legend = opts & 4, .exact = opts & 8 };
 
         FUZZ_ASSERT(sd_bus_message_rewind(m, true) >= 0);
         k = props_read(m, &props);
@@ -464,8 +473,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (mode == 1)
                         check_blocks(blocks, n_blocks, &x);
                 blocks_json(blocks, n_blocks, block_size);
-                blocks_text(blocks, n_blocks, block_size);
-                blocks_free(blocks, n_blocks);
+                (void)blocks_text(blocks, n_blocks, block_size);
+                free(blocks);
         }
         return 0;
 }

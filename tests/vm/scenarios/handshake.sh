@@ -66,7 +66,7 @@ else
                 [[ "$i" == "$lowest" ]] && continue
                 read -r s <"$sysmem/memory$i/state"
                 [[ "$s" == offline ]] && continue
-                u=$(jq ".blocks[] | select(.index == $i) | .unmovable" <<<"$json")
+                u=$(jq ".blocks[] | select(.index == $i) | .unmovable_pages" <<<"$json")
                 ((u > 0)) || fail "memory$i still online 30 s after the free with no unmovable page"
         done
 fi

@@ -65,8 +65,8 @@ wait_until 30 eval '[[ "$(prop BlocksOffline)" == "$(sysfs_count offline)" ]]' |
         fail "BlocksOffline $(prop BlocksOffline) != sysfs $(sysfs_count offline)"
 log "ok: BlocksOffline = sysfs offline blocks ($(prop BlocksOffline))"
 json=$(mempowerctl --json status) || fail "mempowerctl --json status exited $?"
-assert_eq "$(jq .BlocksTotal <<<"$json")" "${#blocks[@]}" "mempowerctl --json status BlocksTotal"
-assert_eq "$(jq -r .State <<<"$json")" running "mempowerctl --json status State"
+assert_eq "$(jq .blocks <<<"$json")" "${#blocks[@]}" "mempowerctl --json status blocks"
+assert_eq "$(jq -r .state <<<"$json")" running "mempowerctl --json status state"
 mempowerctl status | grep -q "of ${#blocks[@]} (128M each)" || fail "mempowerctl status: $(mempowerctl status)"
 rows=$(mempowerctl --all --no-legend blocks | wc -l)
 assert_eq "$rows" "${#blocks[@]}" "mempowerctl blocks --all rows"

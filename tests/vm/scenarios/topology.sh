@@ -44,7 +44,7 @@ fi
 log "ok: JSON blocks = sysfs blocks ($(wc -l <"$VMTEST_OUT/blocks.sysfs") blocks)"
 
 page_size=$(jq -r .page_size <<<"$json")
-free_kb=$(jq -r --argjson ps "$page_size" '[.blocks[].free // 0] | add * $ps / 1024 | floor' <<<"$json")
+free_kb=$(jq -r --argjson ps "$page_size" '[.blocks[].free_pages // 0] | add * $ps / 1024 | floor' <<<"$json")
 memfree_kb=$(((free_before + free_after) / 2))
 report json_free_kb "$free_kb"
 report memfree_kb "$memfree_kb"
@@ -57,5 +57,5 @@ while read -r idx pages free movable unmovable unknown hugetlb nopage zones; do
         sum=$((free + movable + unmovable + unknown + hugetlb + nopage))
         assert_eq "$sum" "$pages" "memory$idx: free+movable+unmovable+unknown+hugetlb+nopage"
         [[ "$zones" != Movable ]] || assert_eq "$unknown" 0 "memory$idx (Movable): unknown pages"
-done < <(jq -r '.blocks[] | select(.free != null) | "\(.index) \(.pages) \(.free) \(.movable) \(.unmovable) \(.unknown) \(.hugetlb) \(.nopage) \(.zones)"' <<<"$json")
+done < <(jq -r '.blocks[] | select(.free_pages != null) | "\(.index) \(.pages) \(.free_pages) \(.movable_pages) \(.unmovable_pages) \(.unknown_pages) \(.hugetlb_pages) \(.nopage_pages) \(.zones)"' <<<"$json")
 log "ok: every counted block adds up"

@@ -10,7 +10,7 @@ command -v mempowerd-workload >/dev/null || fail "mempowerd-workload is not inst
 mib=300
 
 node1_movable_pages() {
-        jq '[.blocks[] | select(.node == 1) | .movable // 0] | add'
+        jq '[.blocks[] | select(.node == 1) | .movable_pages // 0] | add'
 }
 
 json=$(mempowerd_json) || fail "mempowerd --once --json failed"
