@@ -9,7 +9,10 @@
 # name, no /etc/mempowerd, no /run/mempowerd, no enablement symlink, and
 # every block online again. The first time the stop gives the memory back;
 # the second time KeepOfflineOnExit=yes keeps it offline through the stop
-# and the package's prerm gives it back before the daemon is gone.
+# and the package's prerm gives it back before the daemon is gone. A third
+# time the daemon's binary is gone before the stop (removed under a running
+# service): the stop still gives the memory back and ExecStopPost='s
+# give-back, which cannot run, does not fail the unit.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . /vmtest/lib.sh
 # shellcheck source=SCRIPTDIR/../evac.sh
@@ -171,3 +174,14 @@ journalctl --no-pager -o cat | grep -q "blocks stay offline (KeepOfflineOnExit=y
 n=$(grep -c ': online (exit)' <<<"$purge_out" || true)
 assert_ge "$n" "$offline" "blocks the package's prerm onlined after the stop kept them"
 log "ok: the stop kept them offline, the package's prerm gave them back"
+
+# ---- 3: the binary gone before the stop ----
+install_and_offline 3
+mv /usr/sbin/mempowerd /tmp/mempowerd.aside
+assert_cmd "systemctl stop with the binary gone" systemctl stop mempowerd
+assert_eq "$(systemctl show -p Result --value mempowerd)" success "Result of the stop (ExecStopPost=- ignores the missing binary)"
+assert_eq "$(systemctl is-failed mempowerd-giveback.service)" inactive "mempowerd-giveback.service not started"
+assert_eq "$(node_count 1 offline)" 0 "node-1 blocks offline after the stop (the daemon's own give-back)"
+journalctl -u mempowerd -o cat --no-pager | grep -E 'mempowerd.*(No such file|EXEC)' | tail -2 >&2 || true
+mv /tmp/mempowerd.aside /usr/sbin/mempowerd
+purge_and_check 3
