@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
+#include "blockmap.h"
 #include "bus-names.h"
 #include "format.h"
 #include "output.h"
@@ -39,6 +41,8 @@ static void help(void)
                "  blocks       List memory blocks with their usage and the daemon's intent\n"
                "  domains      List power domains: what each holds, would save, and the\n"
                "               daemon's intent\n"
+               "  map          Draw the memory blocks as a grid by node and power domain:\n"
+               "               state and how full each is\n"
                "  explain BLOCK\n"
                "               Why a block is not offline: its state, usage, back-off and\n"
                "               last failure, its unmovable pages and the processes that\n"
@@ -57,7 +61,7 @@ static void help(void)
                "     --version    Show the version and exit\n"
                "     --json       Print status, blocks and domains as JSON\n"
                "  -a --all        blocks: one row per block, no ranges\n"
-               "     --no-legend  blocks, domains: no header and no footer\n"
+               "     --no-legend  blocks, domains, map: no header and no footer\n"
                "  -o --output=LIST\n"
                "                  blocks, domains: these columns (BLOCK,ZONES,ACTION), or\n"
                "                  +COL to add one; --help-columns lists them\n"
@@ -557,6 +561,98 @@ static int verb_domains(sd_bus *bus)
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* ---- map ---- */
+
+/* The map's width: the terminal's, $COLUMNS, or 80. Colour only on a
+ * terminal, and not with $NO_COLOR set (https://no-color.org) or TERM=dumb. */
+static void map_terminal(BlockMapOptions *o)
+{
+        struct winsize ws = { 0 };
+        const char *e = getenv("COLUMNS"), *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        bool tty = isatty(STDOUT_FILENO) > 0;
+
+        o->width = 80;
+        if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                o->width = ws.ws_col;
+        else if (e && atoi(e) > 0)
+                o->width = (size_t)atoi(e);
+        o->color = tty && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+}
+
+static int verb_map(sd_bus *bus)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *breply = NULL, *dreply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ OutBlock *v = NULL;
+        _cleanup_free_ OutDomain *d = NULL;
+        _cleanup_free_ BlockMapBlock *cells = NULL;
+        _cleanup_free_ BlockMapDomain *doms = NULL;
+        _cleanup_free_ char *text = NULL;
+        BlockMapOptions o = { .legend = arg_out.legend };
+        size_t n = 0, n_d = 0;
+        int r;
+
+        if (arg_json) {
+                fprintf(stderr, "map is for people; blocks --json and domains --json hold the "
+                                "same for scripts.\n");
+                return EXIT_USAGE;
+        }
+        r = sd_bus_get_property_trivial(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                                        MEMPOWERD_BUS_INTERFACE, "BlockSizeBytes", &error, 't',
+                                        &o.block_size);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                                       MEMPOWERD_BUS_INTERFACE, "ListBlocks", &error, &breply, "");
+        if (r >= 0)
+                r = sd_bus_call_method(bus, MEMPOWERD_BUS_NAME, MEMPOWERD_BUS_PATH,
+                                       MEMPOWERD_BUS_INTERFACE, "ListDomains", &error, &dreply, "");
+        if (r < 0) {
+                r = bus_error_report(&error, r, "read the memory blocks");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = blocks_read(breply, &v, &n);
+        if (r >= 0)
+                r = domains_read(dreply, &d, &n_d);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the daemon's lists: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        cells = calloc(n ? n : 1, sizeof(*cells));
+        doms = calloc(n_d ? n_d : 1, sizeof(*doms));
+        if (!cells || !doms) {
+                fprintf(stderr, "Out of memory\n");
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < n_d; i++)
+                doms[i] = (BlockMapDomain){ .name = d[i].name, .kind = d[i].kind };
+        for (size_t i = 0; i < n; i++) {
+                const OutBlock *b = &v[i];
+                uint64_t used = b->movable_pages + b->unmovable_pages + b->hugetlb_pages +
+                                b->unknown_pages;
+
+                cells[i] = (BlockMapBlock){
+                        .index = b->index,
+                        .node = b->node,
+                        .used = -1,
+                        .domain = b->domain,
+                        .owned = b->owned,
+                };
+                if (blockmap_state_from_words(b->state, b->action, &cells[i].state) < 0)
+                        cells[i].state = BLOCKMAP_ONLINE; /* a state this client does not know */
+                if (b->counted && b->pages > 0 && cells[i].state == BLOCKMAP_ONLINE)
+                        cells[i].used = used >= b->pages ? 1 : (double)used / (double)b->pages;
+        }
+        map_terminal(&o);
+        r = blockmap_render(cells, n, doms, n_d, &o, &text);
+        if (r < 0) {
+                fprintf(stderr, "Failed to draw the map: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        fputs(text, stdout);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* ---- explain ---- */
 
 /* "32" or "memory32" */
@@ -964,6 +1060,7 @@ static const struct {
         { "status", .run = verb_status },
         { "blocks", .run = verb_blocks },
         { "domains", .run = verb_domains },
+        { "map", .run = verb_map },
         { "explain", .run_args = verb_explain, .n_args = 1 },
         { "pause", .run = verb_pause },
         { "resume", .run = verb_resume },
