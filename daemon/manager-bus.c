@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
 
 #include "bus-names.h"
 #include "config-build.h"
@@ -811,4 +814,126 @@ void manager_bus_flush_properties(Manager *m)
                 return;
         }
         m->bus_state->last = now;
+}
+
+/* ---- --bus-introspect ---- */
+
+typedef struct IntrospectCall {
+        sd_event *event;
+        char *xml;
+        int error;
+} IntrospectCall;
+
+static int introspect_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        IntrospectCall *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *xml;
+        int r;
+
+        if (e)
+                r = -sd_bus_error_get_errno(e);
+        else {
+                r = sd_bus_message_read(reply, "s", &xml);
+                if (r >= 0 && !(c->xml = strdup(xml)))
+                        r = -ENOMEM;
+        }
+        c->error = r < 0 ? r : 0;
+        return sd_event_exit(c->event, 0);
+}
+
+static int introspect_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        IntrospectCall *c = userdata;
+
+        c->error = -ETIMEDOUT;
+        return sd_event_exit(c->event, 0);
+}
+
+/* libsystemd renders a vtable as XML only for a caller: the object is served
+ * on one end of a socket pair (an anonymous server, as on no bus) and asked
+ * for org.freedesktop.DBus.Introspectable.Introspect from the other, both
+ * ends on a private event loop. No handler and no property getter runs. */
+int manager_bus_introspect(Manager *m, const char *interface, FILE *out)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *server = NULL, *client = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *timer = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_close_ int fd_server = -1, fd_client = -1;
+        IntrospectCall c = { 0 };
+        sd_id128_t id;
+        uint64_t now;
+        int fds[2], r;
+
+        if (!m || !out)
+                return -EINVAL;
+        if (interface && strcmp(interface, "list") == 0) {
+                fputs(MEMPOWERD_BUS_INTERFACE "\n", out);
+                return 0;
+        }
+        if (interface && *interface && strcmp(interface, MEMPOWERD_BUS_INTERFACE) != 0)
+                return log_error_errno(-ENOENT,
+                                       "Interface %s not found (--bus-introspect=list lists them)",
+                                       interface);
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
+                return log_error_errno(-errno, "Failed to make a socket pair: %m");
+        fd_server = fds[0];
+        fd_client = fds[1];
+
+        r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_new(&server);
+        if (r >= 0)
+                r = sd_bus_set_fd(server, fd_server, fd_server);
+        if (r >= 0) {
+                fd_server = -1; /* the bus closes it */
+                r = sd_bus_set_server(server, 1, id);
+        }
+        if (r >= 0)
+                r = sd_bus_set_anonymous(server, 1);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(server, NULL, MEMPOWERD_BUS_PATH,
+                                             MEMPOWERD_BUS_INTERFACE, manager_vtable, m);
+        if (r >= 0)
+                r = sd_bus_new(&client);
+        if (r >= 0)
+                r = sd_bus_set_fd(client, fd_client, fd_client);
+        if (r >= 0) {
+                fd_client = -1;
+                r = sd_bus_set_anonymous(client, 1);
+        }
+        if (r >= 0)
+                r = sd_event_new(&e);
+        if (r >= 0)
+                r = sd_bus_attach_event(server, e, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_attach_event(client, e, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_start(server);
+        if (r >= 0)
+                r = sd_bus_start(client);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up a private connection: %m");
+
+        c.event = e;
+        r = sd_bus_call_method_async(client, NULL, NULL, MEMPOWERD_BUS_PATH,
+                                     "org.freedesktop.DBus.Introspectable", "Introspect",
+                                     introspect_reply, &c, "");
+        if (r >= 0)
+                r = sd_event_now(e, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(e, &timer, CLOCK_MONOTONIC, now + 10 * USEC_PER_SEC, 0,
+                                      introspect_timeout, &c);
+        if (r >= 0)
+                r = sd_event_loop(e);
+        if (r >= 0)
+                r = c.error;
+        if (r < 0) {
+                free(c.xml);
+                return log_error_errno(r, "Failed to introspect " MEMPOWERD_BUS_PATH ": %m");
+        }
+        fputs(c.xml, out);
+        free(c.xml);
+        return 0;
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "manager-bus.h"
 #include "output.h"
 #include "report.h"
 #include "util.h"
@@ -30,6 +31,7 @@ typedef struct Args {
         bool give_back;
         bool check_config;
         bool cat_config;
+        const char *bus_introspect; /* "": all of the object */
 } Args;
 
 /* Where the state file goes: --state-dir, $RUNTIME_DIRECTORY (systemd's
@@ -75,6 +77,10 @@ static void help(void)
                "                         about dangerous values, and exit (78: invalid)\n"
                "     --cat-config        Print the configuration files in the order they\n"
                "                         are read, and exit\n"
+               "     --bus-introspect[=INTERFACE]\n"
+               "                         Print the D-Bus introspection XML of mempowerd's\n"
+               "                         object, or of INTERFACE, and exit; \"list\" lists\n"
+               "                         the interfaces (no bus needed)\n"
                "     --give-back         Online the blocks an earlier mempowerd took offline\n"
                "                         (its state file) and exit; under ExecStopPost=,\n"
                "                         not when systemd is about to restart the service\n"
@@ -126,6 +132,7 @@ static int parse_args(int argc, char *argv[], Args *a)
                 ARG_STATE_DIR,
                 ARG_CHECK_CONFIG,
                 ARG_CAT_CONFIG,
+                ARG_BUS_INTROSPECT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -144,6 +151,7 @@ static int parse_args(int argc, char *argv[], Args *a)
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "cat-config", no_argument, NULL, ARG_CAT_CONFIG },
+                { "bus-introspect", optional_argument, NULL, ARG_BUS_INTROSPECT },
                 {},
         };
         int c, level;
@@ -205,6 +213,9 @@ static int parse_args(int argc, char *argv[], Args *a)
                 case ARG_CAT_CONFIG:
                         a->cat_config = true;
                         break;
+                case ARG_BUS_INTROSPECT:
+                        a->bus_introspect = optarg ? optarg : "";
+                        break;
                 case ARG_STATE_DIR:
                         if (!*optarg || optarg[0] != '/') {
                                 log_error("--state-dir needs an absolute path");
@@ -238,7 +249,27 @@ static int parse_args(int argc, char *argv[], Args *a)
                 log_error("--check-config and --cat-config go alone (with --config)");
                 return -EXIT_USAGE;
         }
+        if (a->bus_introspect && (a->once || a->give_back || a->check_config || a->cat_config)) {
+                log_error("--bus-introspect goes alone");
+                return -EXIT_USAGE;
+        }
         return 1;
+}
+
+/* --bus-introspect: the XML of a Manager that opened nothing. */
+static int bus_introspect(const char *interface)
+{
+        Manager *m = NULL;
+        int r;
+
+        r = manager_new(&m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_bus_introspect(m, interface, stdout);
+        manager_free(m);
+        if (fflush(stdout) != 0 && r >= 0)
+                r = log_error_errno(-EIO, "Failed to write the introspection data");
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 /* Under ExecStopPost=, systemd says how the service ended. With
@@ -384,6 +415,8 @@ int main(int argc, char *argv[])
                 return check_config(&a);
         if (a.cat_config)
                 return cat_config(&a);
+        if (a.bus_introspect)
+                return bus_introspect(a.bus_introspect);
 
         r = manager_new(&m);
         if (r < 0)
