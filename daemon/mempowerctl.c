@@ -392,50 +392,64 @@ static int verb_status(sd_bus *bus)
 
 /* ---- blocks ---- */
 
-/* The blocks of a ListBlocks() reply; their strings are the reply's (keep
- * it while the rows are used). */
-static int blocks_read(sd_bus_message *reply, OutBlock **ret, size_t *ret_n)
+/* An array of structs: each read by read_one into a new element of size
+ * bytes (read_one returns 1, 0 at the end, or -errno). Strings stay the
+ * reply's: keep it while the elements are used. */
+static int array_read(sd_bus_message *reply, const char *element, size_t size,
+                      int (*read_one)(sd_bus_message *reply, void *ret), void **ret, size_t *ret_n)
 {
-        OutBlock *v = NULL, *nv;
+        _cleanup_free_ char *v = NULL;
+        char sig[64];
         size_t n = 0;
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_BLOCK_SIGNATURE);
+        snprintf(sig, sizeof(sig), "%s", element);
+        r = sd_bus_message_enter_container(reply, 'a', sig);
         if (r < 0)
                 return r;
         for (;;) {
-                OutBlock b = { 0 };
-                int counted, offlinable, owned;
+                char *nv = realloc(v, (n + 1) * size);
 
-                r = sd_bus_message_read(reply, MEMPOWERD_BLOCK_SIGNATURE, &b.index, &b.node,
-                                        &b.state, &b.zones, &counted, &b.pages, &b.free_pages,
-                                        &b.movable_pages, &b.unmovable_pages, &b.hugetlb_pages,
-                                        &offlinable, &b.action, &b.start_address,
-                                        &b.unknown_pages, &b.nopage_pages, &owned, &b.domain);
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                memset(v + n * size, 0, size);
+                r = read_one(reply, v + n * size);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 if (r == 0)
                         break;
-                b.counted = counted;
-                b.offlinable = offlinable;
-                b.owned = owned;
-                nv = realloc(v, (n + 1) * sizeof(*v));
-                if (!nv) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                v = nv;
-                v[n++] = b;
+                n++;
         }
         r = sd_bus_message_exit_container(reply);
         if (r < 0)
-                goto fail;
-        *ret = v;
+                return r;
+        *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;
-fail:
-        free(v);
+}
+
+static int block_read(sd_bus_message *reply, void *ret)
+{
+        OutBlock *b = ret;
+        int counted, offlinable, owned, r;
+
+        r = sd_bus_message_read(reply, MEMPOWERD_BLOCK_SIGNATURE, &b->index, &b->node, &b->state,
+                                &b->zones, &counted, &b->pages, &b->free_pages, &b->movable_pages,
+                                &b->unmovable_pages, &b->hugetlb_pages, &offlinable, &b->action,
+                                &b->start_address, &b->unknown_pages, &b->nopage_pages, &owned,
+                                &b->domain);
+        b->counted = counted;
+        b->offlinable = offlinable;
+        b->owned = owned;
         return r;
+}
+
+/* The blocks of a ListBlocks() reply (strings: the reply's). */
+static int blocks_read(sd_bus_message *reply, OutBlock **ret, size_t *ret_n)
+{
+        return array_read(reply, MEMPOWERD_BLOCK_SIGNATURE, sizeof(OutBlock), block_read,
+                          (void **)ret, ret_n);
 }
 
 static void blocks_json(const OutBlock *v, size_t n, uint64_t block_size)
@@ -489,47 +503,25 @@ static int verb_blocks(sd_bus *bus)
 
 /* ---- domains ---- */
 
+static int domain_read(sd_bus_message *reply, void *ret)
+{
+        OutDomain *d = ret;
+        int eligible, saving, r;
+
+        r = sd_bus_message_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, &d->name, &d->kind, &d->source,
+                                &d->node, &d->first_block, &d->blocks, &d->online_blocks,
+                                &d->offline_blocks, &d->used_bytes, &d->movable_bytes, &eligible,
+                                &d->action, &d->saving_watts, &saving, &d->last_block);
+        d->eligible = eligible;
+        d->saving = saving;
+        return r;
+}
+
+/* The domains of a ListDomains() reply (strings: the reply's). */
 static int domains_read(sd_bus_message *reply, OutDomain **ret, size_t *ret_n)
 {
-        OutDomain *v = NULL, *nv;
-        size_t n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_DOMAIN_SIGNATURE);
-        if (r < 0)
-                return r;
-        for (;;) {
-                OutDomain d = { 0 };
-                int eligible, saving;
-
-                r = sd_bus_message_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, &d.name, &d.kind,
-                                        &d.source, &d.node, &d.first_block, &d.blocks,
-                                        &d.online_blocks, &d.offline_blocks, &d.used_bytes,
-                                        &d.movable_bytes, &eligible, &d.action, &d.saving_watts,
-                                        &saving, &d.last_block);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
-                        break;
-                d.eligible = eligible;
-                d.saving = saving;
-                nv = realloc(v, (n + 1) * sizeof(*v));
-                if (!nv) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                v = nv;
-                v[n++] = d;
-        }
-        r = sd_bus_message_exit_container(reply);
-        if (r < 0)
-                goto fail;
-        *ret = v;
-        *ret_n = n;
-        return 0;
-fail:
-        free(v);
-        return r;
+        return array_read(reply, MEMPOWERD_DOMAIN_SIGNATURE, sizeof(OutDomain), domain_read,
+                          (void **)ret, ret_n);
 }
 
 static int verb_domains(sd_bus *bus)
@@ -675,12 +667,12 @@ static int parse_block(const char *s, uint32_t *ret)
 
 typedef struct Range {
         uint64_t start_pfn, pages, flags;
-        char *class, *names;
+        const char *class, *names; /* the reply's */
 } Range;
 
 typedef struct Holder {
         uint32_t pid, uid;
-        char *comm, *unit, *cgroup;
+        const char *comm, *unit, *cgroup; /* the reply's */
         uint64_t bytes;
 } Holder;
 
@@ -695,82 +687,46 @@ typedef struct Explained {
 static void explained_free(Explained *x)
 {
         props_free(&x->info);
-        for (size_t i = 0; i < x->n_ranges; i++) {
-                free(x->ranges[i].class);
-                free(x->ranges[i].names);
-        }
-        for (size_t i = 0; i < x->n_holders; i++) {
-                free(x->holders[i].comm);
-                free(x->holders[i].unit);
-                free(x->holders[i].cgroup);
-        }
         free(x->ranges);
         free(x->holders);
         *x = (Explained){ 0 };
 }
 
+static int range_read(sd_bus_message *reply, void *ret)
+{
+        Range *v = ret;
+
+        return sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_RANGE_SIGNATURE, &v->start_pfn,
+                                   &v->pages, &v->flags, &v->class, &v->names);
+}
+
+static int holder_read(sd_bus_message *reply, void *ret)
+{
+        Holder *v = ret;
+
+        return sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, &v->pid, &v->uid,
+                                   &v->comm, &v->unit, &v->cgroup, &v->bytes);
+}
+
+/* An ExplainBlock() reply; strings stay the reply's. */
 static int explained_read(sd_bus_message *reply, Explained *ret)
 {
         Explained x = { 0 };
         int r;
 
         r = props_read(reply, &x.info);
-        if (r < 0)
+        if (r >= 0)
+                r = array_read(reply, MEMPOWERD_EXPLAIN_RANGE_SIGNATURE, sizeof(Range), range_read,
+                               (void **)&x.ranges, &x.n_ranges);
+        if (r >= 0)
+                r = array_read(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, sizeof(Holder),
+                               holder_read, (void **)&x.holders, &x.n_holders);
+        if (r < 0) {
+                explained_free(&x);
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_EXPLAIN_RANGE_SIGNATURE);
-        if (r < 0)
-                goto fail;
-        for (;;) {
-                Range v = { 0 }, *n;
-                const char *class, *names;
-
-                r = sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_RANGE_SIGNATURE, &v.start_pfn,
-                                        &v.pages, &v.flags, &class, &names);
-                if (r <= 0)
-                        break;
-                n = realloc(x.ranges, (x.n_ranges + 1) * sizeof(*n));
-                if (!n || !(v.class = strdup(class)) || !(v.names = strdup(names))) {
-                        if (n)
-                                x.ranges = n;
-                        free(v.class);
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                x.ranges = n;
-                x.ranges[x.n_ranges++] = v;
         }
-        if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
-                goto fail;
-        r = sd_bus_message_enter_container(reply, 'a', MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE);
-        if (r < 0)
-                goto fail;
-        for (;;) {
-                Holder v = { 0 }, *n;
-                const char *comm, *unit, *cgroup;
-
-                r = sd_bus_message_read(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, &v.pid, &v.uid,
-                                        &comm, &unit, &cgroup, &v.bytes);
-                if (r <= 0)
-                        break;
-                n = realloc(x.holders, (x.n_holders + 1) * sizeof(*n));
-                if (n)
-                        x.holders = n;
-                if (!n || !(v.comm = strdup(comm)) || !(v.unit = strdup(unit)) ||
-                    !(v.cgroup = strdup(cgroup))) {
-                        free(v.comm);
-                        free(v.unit);
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                x.holders[x.n_holders++] = v;
-        }
-        if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
-                goto fail;
         *ret = x;
         return 0;
-fail:
-        explained_free(&x);
-        return r;
 }
 
 static void explain_json(const Explained *x)
