@@ -43,15 +43,14 @@
  *    change after the kernel refused it), FailedAttempts (u),
  *    NextTryUSec, LastFailureAgoUSec (t: from now; 0 none), Looked (b: the
  *    pages and processes were looked at), LookError (s), ProcessesScanned,
- *    ProcessesDenied, HoldersBytes, HiddenBytes (t), RangesTotal,
- *    HoldersTotal, HoldersHidden (u);
+ *    ProcessesDenied, HoldersBytes (t), RangesTotal, HoldersTotal (u),
+ *    OwnProcessesOnly (b: only the caller's processes were looked at);
  *  - its unmovable, unknown and hugetlb pages as ranges: first PFN,
  *    pages, the kpageflags bits that group them (t), class and flag names
- *    (s), at most 64;
+ *    (s), at most 64; for root only (physical addresses, as kpageflags);
  *  - the processes that map its pages, largest first: pid, uid (u),
- *    command, systemd unit, cgroup (s), bytes of the block mapped (t); a
- *    caller other than root sees only its own processes (HoldersHidden and
- *    HiddenBytes count the others). */
+ *    command, systemd unit, cgroup (s), bytes of the block mapped (t); for
+ *    a caller other than root only its own processes are looked at. */
 #define MEMPOWERD_EXPLAIN_RANGE_SIGNATURE  "(tttss)"
 #define MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE "(uussst)"
 #define MEMPOWERD_EXPLAIN_SIGNATURE                                                                \

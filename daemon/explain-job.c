@@ -3,8 +3,12 @@
  * process's pagemap takes tens of milliseconds on a small machine and
  * seconds on a large one, and the event loop must keep watching pressure
  * meanwhile. The child reads only (kpageflags, /proc/PID/{maps,pagemap,
- * comm,cgroup}), writes its Explanation to a pipe and exits; it dies with
- * the daemon (PR_SET_PDEATHSIG) and is killed after EXPLAIN_TIMEOUT_USEC. */
+ * comm,cgroup}), at the lowest CPU and I/O priority and first in line for
+ * the OOM killer; it writes its Explanation into a pipe large enough to
+ * hold all of it and exits; it dies with the daemon (PR_SET_PDEATHSIG).
+ * Nothing here waits: the child's exit is an sd-event child source (which
+ * reaps it), and one that outlives EXPLAIN_TIMEOUT_USEC is killed, its
+ * caller answered at once and the child reaped whenever it goes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,16 +32,19 @@
 #define EXPLAIN_WIRE_MAX                                                                           \
         (sizeof(Explanation) + EXPLAIN_RANGES_MAX * sizeof(ExplainRange) +                         \
          EXPLAIN_HOLDERS_MAX * sizeof(ExplainHolder))
+/* ioprio_set(2): the idle class, for the calling process */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_IDLE  3
+#define IOPRIO_CLASS_SHIFT 13
 
 struct ExplainJob {
         Manager *m;
         uint32_t index;
+        uid_t caller;      /* whose processes it looks at ((uid_t)-1: everyone's) */
         pid_t pid;
-        int fd;
-        sd_event_source *io, *timer;
-        uint8_t *buf;
-        size_t len;
-        ExplainDone done;
+        int fd;            /* the pipe's read end */
+        sd_event_source *child, *timer;
+        ExplainDone done;  /* NULL once answered */
         void *userdata;
         ExplainJob *next;
 };
@@ -50,25 +59,23 @@ static void job_unlink(Manager *m, ExplainJob *j)
                 }
 }
 
-/* End the child (killed unless it is gone), answer once, free. */
-static void job_finish(ExplainJob *j, int error, const Explanation *e)
+/* Answer the caller, once. */
+static void job_answer(ExplainJob *j, int error, const Explanation *e)
 {
-        Manager *m = j->m;
-        int status;
+        ExplainDone done = j->done;
 
-        j->io = sd_event_source_disable_unref(j->io);
-        j->timer = sd_event_source_disable_unref(j->timer);
+        j->done = NULL;
+        if (done)
+                done(j->m, j->index, error, e, j->userdata);
+}
+
+static void job_free(ExplainJob *j)
+{
+        job_unlink(j->m, j);
+        sd_event_source_disable_unref(j->child);
+        sd_event_source_disable_unref(j->timer);
         if (j->fd >= 0)
                 close(j->fd);
-        if (j->pid > 0) {
-                if (error)
-                        (void)kill(j->pid, SIGKILL);
-                while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
-                        ;
-        }
-        job_unlink(m, j);
-        j->done(m, j->index, error, e, j->userdata);
-        free(j->buf);
         free(j);
 }
 
@@ -107,22 +114,37 @@ static int wire_decode(const uint8_t *buf, size_t len, Explanation *ret)
         return 0;
 }
 
+/* In the child: out of everyone's way, the first the OOM killer takes. */
+static void child_deprioritise(const Manager *m)
+{
+        int fd = openat(m->roots.procfs_fd, "self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+        if (fd >= 0) {
+                (void)!write(fd, "1000", 4);
+                close(fd);
+        }
+        (void)setpriority(PRIO_PROCESS, 0, 19);
+        (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
+}
+
 static void __attribute__((noreturn)) child_run(const Manager *m, uint64_t start_pfn,
-                                                KpfZoneKind zone, int fd)
+                                                KpfZoneKind zone, uid_t only, int fd)
 {
         Explanation e = { 0 };
         ExplainRange *ranges;
         ExplainHolder *holders;
         int r;
 
+        child_deprioritise(m);
         r = explain_block(m->roots.procfs_fd, m->kpf_fd, start_pfn, m->table.pages_per_block, zone,
-                          true, &e);
+                          only, &e);
         if (r < 0)
                 _exit(-r > 255 ? EIO : -r);
         ranges = e.ranges;
         holders = e.holders;
         e.ranges = NULL;
         e.holders = NULL;
+        /* the pipe holds all of it: these never block */
         if (write(fd, &e, sizeof(e)) != (ssize_t)sizeof(e) ||
             (e.n_ranges && write(fd, ranges, e.n_ranges * sizeof(*ranges)) !=
                                    (ssize_t)(e.n_ranges * sizeof(*ranges))) ||
@@ -132,55 +154,65 @@ static void __attribute__((noreturn)) child_run(const Manager *m, uint64_t start
         _exit(EXIT_SUCCESS);
 }
 
-static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* The child is gone (sd-event reaps it after this): read what it wrote. */
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
+        _cleanup_free_ uint8_t *buf = NULL;
         ExplainJob *j = userdata;
         Explanation e;
-        ssize_t n;
-        int status = 0, r;
+        size_t len = 0;
+        int r;
 
-        if (j->len >= EXPLAIN_WIRE_MAX) {
-                job_finish(j, -EBADMSG, NULL);
+        if (!j->done) { /* answered already (timeout): only the reaping was left */
+                job_free(j);
                 return 0;
         }
-        n = read(fd, j->buf + j->len, EXPLAIN_WIRE_MAX - j->len);
-        if (n < 0) {
-                if (errno == EINTR || errno == EAGAIN)
-                        return 0;
-                job_finish(j, -errno, NULL);
-                return 0;
-        }
-        if (n > 0) {
-                j->len += (size_t)n;
-                return 0;
-        }
-        /* EOF: the child wrote everything and exited, or failed */
-        j->io = sd_event_source_disable_unref(j->io);
-        while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        j->pid = 0;
-        if (!WIFEXITED(status))
+        if (si->si_code != CLD_EXITED)
                 r = -ECHILD;
-        else if (WEXITSTATUS(status) != 0)
-                r = -WEXITSTATUS(status);
-        else
-                r = wire_decode(j->buf, j->len, &e);
-        if (r < 0) {
-                job_finish(j, r, NULL);
-                return 0;
+        else if (si->si_status != 0)
+                r = -si->si_status;
+        else if (!(buf = malloc(EXPLAIN_WIRE_MAX + 1)))
+                r = -ENOMEM;
+        else {
+                ssize_t n = read_full(j->fd, buf, EXPLAIN_WIRE_MAX + 1);
+
+                r = n < 0 ? (int)n : 0;
+                len = n > 0 ? (size_t)n : 0;
         }
-        job_finish(j, 0, &e);
-        explanation_free(&e);
+        if (r >= 0)
+                r = wire_decode(buf, len, &e);
+        if (r < 0)
+                job_answer(j, r, NULL);
+        else {
+                job_answer(j, 0, &e);
+                explanation_free(&e);
+        }
+        job_free(j);
         return 0;
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        job_finish(userdata, -ETIMEDOUT, NULL);
+        ExplainJob *j = userdata;
+
+        /* Killed; reaped by the child source whenever it goes (a process
+         * stuck in the kernel dies when it leaves it). */
+        (void)kill(j->pid, SIGKILL);
+        job_answer(j, -ETIMEDOUT, NULL);
         return 0;
 }
 
-int explain_start(Manager *m, uint32_t index, ExplainDone done, void *userdata)
+size_t explain_jobs_of(const Manager *m, uid_t caller)
+{
+        size_t n = 0;
+
+        for (const ExplainJob *j = m->explain_jobs; j; j = j->next)
+                if (j->done && j->caller == caller)
+                        n++;
+        return n;
+}
+
+int explain_start(Manager *m, uint32_t index, uid_t only, ExplainDone done, void *userdata)
 {
         _cleanup_free_ ExplainJob *j = NULL;
         const MemBlock *b = blocktable_find(&m->table, index);
@@ -196,21 +228,20 @@ int explain_start(Manager *m, uint32_t index, ExplainDone done, void *userdata)
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
-        j->buf = malloc(EXPLAIN_WIRE_MAX);
-        if (!j->buf)
-                return -ENOMEM;
-        if (pipe2(p, O_CLOEXEC) < 0) {
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        /* all of the answer fits: the child never waits for us */
+        r = fcntl(p[1], F_SETPIPE_SZ, (int)EXPLAIN_WIRE_MAX);
+        if (r >= 0 && r < (int)EXPLAIN_WIRE_MAX)
+                r = -ENOBUFS;
+        else if (r < 0)
                 r = -errno;
-                free(j->buf);
-                return r;
-        }
+        if (r < 0)
+                goto fail_pipe;
         pid = fork();
         if (pid < 0) {
                 r = -errno;
-                close(p[0]);
-                close(p[1]);
-                free(j->buf);
-                return r;
+                goto fail_pipe;
         }
         if (pid == 0) {
                 sigset_t none;
@@ -220,34 +251,42 @@ int explain_start(Manager *m, uint32_t index, ExplainDone done, void *userdata)
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(EXIT_FAILURE);
                 close(p[0]);
-                child_run(m, b->start_pfn, memblock_kpf_zone(b), p[1]);
+                child_run(m, b->start_pfn, memblock_kpf_zone(b), only, p[1]);
         }
         close(p[1]);
-        *j = (ExplainJob){ .m = m, .index = index, .pid = pid, .fd = p[0], .buf = j->buf,
+        *j = (ExplainJob){ .m = m, .index = index, .caller = only, .pid = pid, .fd = p[0],
                            .done = done, .userdata = userdata };
-        r = sd_event_add_io(m->event, &j->io, j->fd, EPOLLIN, on_readable, j);
+        r = sd_event_add_child(m->event, &j->child, pid, WEXITED, on_child_exit, j);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &j->timer, CLOCK_MONOTONIC,
                                                EXPLAIN_TIMEOUT_USEC, USEC_PER_SEC, on_timeout, j);
         if (r < 0) {
-                int status;
-
-                j->io = sd_event_source_disable_unref(j->io);
+                /* not watched: killed, and left to init (PR_SET_PDEATHSIG
+                 * covers the rest); nothing waits for it here */
                 (void)kill(pid, SIGKILL);
-                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                        ;
+                j->child = sd_event_source_disable_unref(j->child);
                 close(j->fd);
-                free(j->buf);
                 return r;
         }
         j->next = m->explain_jobs;
         m->explain_jobs = TAKE_PTR(j);
         m->n_explain_jobs++;
         return 0;
+
+fail_pipe:
+        close(p[0]);
+        close(p[1]);
+        return r;
 }
 
 void explain_stop_all(Manager *m)
 {
-        while (m->explain_jobs)
-                job_finish(m->explain_jobs, -ECANCELED, NULL);
+        /* the daemon is going: every child is killed with it */
+        while (m->explain_jobs) {
+                ExplainJob *j = m->explain_jobs;
+
+                (void)kill(j->pid, SIGKILL);
+                job_answer(j, -ECANCELED, NULL);
+                job_free(j);
+        }
 }

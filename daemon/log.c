@@ -102,7 +102,10 @@ int log_internal(int level, int error, const LogFields *fields, const char *file
 
         if (level > max_level)
                 return -e;
-        if (level != LOG_DEBUG &&
+        /* Catalogued events (a block offline or online, pressure, a failed
+         * evacuation, a rejected configuration) are the record operators
+         * search: never held back. Their numbers are bounded by the events. */
+        if (level != LOG_DEBUG && !(fields && fields->message_id) &&
             !ratelimit_check(&ratelimit, ratelimit_key(file, line, block), now_usec(), &held))
                 return -e;
         if (journal_mode < 0)

@@ -13,8 +13,8 @@
  *
  * Repeated messages are rate limited: at most LOG_RATELIMIT_BURST per
  * LOG_RATELIMIT_INTERVAL_USEC from one call site about one block; the next
- * message that goes out says how many were held back. Debug messages are
- * not limited (they are off unless asked for). */
+ * message that goes out says how many were held back. Debug messages and
+ * catalogued events (MESSAGE_ID=) are not limited. */
 
 #include <errno.h>
 #include <stdint.h>

@@ -261,7 +261,6 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                            *state = block_state_to_string(b->track.modelled ? BLOCK_ONLINE : b->state);
                 PageUsage u = b->usage_valid && !b->track.modelled ? b->usage : (PageUsage){ 0 };
                 bool offlinable = verdicts[i] == VERDICT_OK;
-                uint32_t d = domain_of(&m->power.domains, b->index);
                 char zones[64];
 
                 r = sd_bus_message_append(reply, MEMPOWERD_BLOCK_SIGNATURE, b->index,
@@ -272,9 +271,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                                           u.movable, u.unmovable, u.hugetlb, (int)offlinable,
                                           intent, b->start_pfn * m->page_size, u.unknown, u.nopage,
                                           (int)(b->track.owned && !b->track.modelled),
-                                          d != DOMAIN_NONE && d < m->power.domains.n
-                                                  ? m->power.domains.domains[d].name
-                                                  : "");
+                                          domain_name_of(&m->power.domains, b->index));
                 if (r < 0)
                         return r;
         }
@@ -359,7 +356,9 @@ static int dict_append(sd_bus_message *m, const char *key, const char *type, ...
 }
 
 /* The answer: the block as the daemon knows it, and e (NULL: not looked
- * at). Holders of other users are hidden from callers other than root. */
+ * at). For a caller other than root e holds only its own processes, and
+ * the ranges of unmovable pages are not sent: physical addresses and
+ * kernel page flags are root's, as /proc/kpageflags is. */
 static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t index,
                          const Explanation *e, const char *look_error)
 {
@@ -367,8 +366,7 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         _cleanup_free_ PlanVerdict *verdicts = NULL;
         const MemBlock *b = blocktable_find(&m->table, index);
         const PageUsage *u;
-        uint64_t ps = m->page_size, now = now_usec(), hidden_bytes = 0, shown_bytes = 0;
-        uint32_t hidden = 0, domain;
+        uint64_t ps = m->page_size, now = now_usec(), holders_bytes = 0;
         char zones[64];
         size_t pos;
         int r;
@@ -384,7 +382,6 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         if (r < 0)
                 return r;
         u = e ? &e->usage : &b->usage;
-        domain = domain_of(&m->power.domains, index);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
@@ -393,13 +390,7 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         if (r < 0)
                 return r;
         if (e)
-                for (size_t i = 0; i < e->n_holders; i++) {
-                        if (caller != 0 && e->holders[i].uid != caller) {
-                                hidden++;
-                                hidden_bytes += e->holders[i].pages * ps;
-                        } else
-                                shown_bytes += e->holders[i].pages * ps;
-                }
+                holders_bytes = e->holders_pages * ps;
 #define APPEND(key, type, ...)                                                                     \
         do {                                                                                       \
                 r = dict_append(reply, key, type, __VA_ARGS__);                                    \
@@ -410,9 +401,7 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         APPEND("State", "s", block_state_to_string(b->state) ?: "unknown");
         APPEND("Node", "i", (int32_t)b->node);
         APPEND("Zones", "s", zones_to_string(b->zones, zones, sizeof(zones)));
-        APPEND("Domain", "s", domain != DOMAIN_NONE && domain < m->power.domains.n
-                                      ? m->power.domains.domains[domain].name
-                                      : "");
+        APPEND("Domain", "s", domain_name_of(&m->power.domains, index));
         APPEND("Action", "s", b->track.modelled ? "dry-run-offline"
                                                 : plan_verdict_word(verdicts[pos], b));
         APPEND("PageSize", "t", ps);
@@ -437,9 +426,8 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         APPEND("ProcessesDenied", "t", e ? e->processes_denied : 0);
         APPEND("RangesTotal", "u", (uint32_t)(e ? e->ranges_total : 0));
         APPEND("HoldersTotal", "u", (uint32_t)(e ? e->holders_total : 0));
-        APPEND("HoldersHidden", "u", hidden);
-        APPEND("HoldersBytes", "t", shown_bytes);
-        APPEND("HiddenBytes", "t", hidden_bytes);
+        APPEND("HoldersBytes", "t", holders_bytes);
+        APPEND("OwnProcessesOnly", "b", (int)(caller != 0));
 #undef APPEND
         r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -448,7 +436,7 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         r = sd_bus_message_open_container(reply, 'a', MEMPOWERD_EXPLAIN_RANGE_SIGNATURE);
         if (r < 0)
                 return r;
-        for (size_t i = 0; e && i < e->n_ranges; i++) {
+        for (size_t i = 0; e && caller == 0 && i < e->n_ranges; i++) {
                 const ExplainRange *x = &e->ranges[i];
                 char names[256];
 
@@ -469,8 +457,6 @@ static int explain_reply(Manager *m, sd_bus_message *msg, uid_t caller, uint32_t
         for (size_t i = 0; e && i < e->n_holders; i++) {
                 const ExplainHolder *h = &e->holders[i];
 
-                if (caller != 0 && h->uid != caller)
-                        continue;
                 r = sd_bus_message_append(reply, MEMPOWERD_EXPLAIN_HOLDER_SIGNATURE, (uint32_t)h->pid,
                                           (uint32_t)h->uid, h->comm, h->unit, h->cgroup,
                                           h->pages * ps);
@@ -501,9 +487,10 @@ static void explain_done(Manager *m, uint32_t index, int error, const Explanatio
                                  strerror(-e->locate_error));
                 r = explain_reply(m, c->msg, c->caller, index, e, e->locate_error ? why : NULL);
         }
-        if (r < 0)
-                log_warning_errno(r, "Failed to answer ExplainBlock(%" PRIu32 "), ignoring: %m",
-                                  index);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to answer ExplainBlock(%" PRIu32 "): %m", index);
+                (void)sd_bus_reply_method_errnof(c->msg, r, "Failed to answer: %m");
+        }
         sd_bus_message_unref(c->msg);
         free(c);
 }
@@ -534,12 +521,18 @@ static int method_explain_block(sd_bus_message *msg, void *userdata, sd_bus_erro
         /* an offline block holds nothing: its state is the answer */
         if (b->state == BLOCK_OFFLINE)
                 return explain_reply(m, msg, caller, index, NULL, NULL);
+        /* A user other than root has one look at a time, and leaves a slot
+         * to root and to the daemon's own look after a refused offline. */
+        if (caller != 0 && (explain_jobs_of(m, caller) > 0 ||
+                            m->n_explain_jobs >= EXPLAIN_JOBS_MAX - 1))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "A block is being looked at already; try again");
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         c->msg = sd_bus_message_ref(msg);
         c->caller = caller;
-        r = explain_start(m, index, explain_done, c);
+        r = explain_start(m, index, caller == 0 ? (uid_t)-1 : caller, explain_done, c);
         if (r < 0) {
                 sd_bus_message_unref(c->msg);
                 free(c);

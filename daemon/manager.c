@@ -56,10 +56,9 @@ static void manager_save_state(Manager *m);
 static const char *manager_domain_name(uint32_t block, void *userdata)
 {
         const Manager *m = userdata;
-        uint32_t id = domain_of(&m->power.domains, block);
+        const char *name = domain_name_of(&m->power.domains, block);
 
-        return id != DOMAIN_NONE && id < m->power.domains.n ? m->power.domains.domains[id].name
-                                                            : NULL;
+        return *name ? name : NULL;
 }
 
 int manager_new(Manager **ret)
@@ -521,7 +520,7 @@ static void evac_failed(Manager *m, MemBlock *b, const ActOutcome *o, const char
                  * was killed: say who holds the block */
                 if (!m->exiting && b->state != BLOCK_OFFLINE &&
                     ((o->error == EBUSY && !o->reason) || o->timed_out))
-                        (void)explain_start(m, o->index, log_holders, NULL);
+                        (void)explain_start(m, o->index, (uid_t)-1, log_holders, NULL);
         }
         manager_set_error(m, "memory%" PRIu32 ": %s", o->index, reason);
         manager_bus_emit_evacuation_failed(m, o->index, reason);
@@ -1555,7 +1554,7 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                                             "ignoring: %m",
                                          e->index, memevent_action_to_string(e->action));
         if (removed) {
-                log_info("memory%" PRIu32 ": removed", e->index);
+                log_block(LOG_INFO, e->index, "uevent", "memory%" PRIu32 ": removed", e->index);
                 m->state_dirty = true;
                 power_table_changed(m);
                 return 0;
@@ -1568,8 +1567,9 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                 return 0;
         }
         if (!existed) {
-                log_info("memory%" PRIu32 ": added, node %d, %s", e->index, after->node,
-                         block_state_to_string(after->state));
+                log_block(LOG_INFO, e->index, "uevent", "memory%" PRIu32 ": added, node %d, %s",
+                          e->index, after->node,
+                          block_state_to_string(after->state));
                 power_table_changed(m);
                 /* Hot-added memory stays offline until it is needed, unless
                  * configured otherwise (or the kernel onlined it itself:
@@ -1582,8 +1582,9 @@ int manager_handle_memevent(Manager *m, const MemEvent *e)
                         m->state_dirty = true;
                 }
         } else if (old != after->state) {
-                log_info("memory%" PRIu32 ": %s -> %s", e->index, block_state_to_string(old),
-                         block_state_to_string(after->state));
+                log_block(LOG_INFO, e->index, "uevent", "memory%" PRIu32 ": %s -> %s", e->index,
+                          block_state_to_string(old),
+                          block_state_to_string(after->state));
                 manager_block_state_changed(m, e->index, old, after->state);
                 if (after->state == BLOCK_ONLINE && after->track.owned) {
                         /* someone else onlined it */

@@ -380,17 +380,21 @@ typedef struct DomainRow {
 void power_domain_row(const Manager *m, size_t i, PlanVerdict verdict, DomainRow *ret);
 
 /* ---- explain-job.c ---- */
-/* At most this many blocks are looked at at once. */
+/* At most this many blocks are looked at at once, and by callers other
+ * than root one fewer (a slot stays for root and the daemon), one each. */
 #define EXPLAIN_JOBS_MAX 4
 /* e is NULL when error is set (-ETIMEDOUT, -ECANCELED at exit, the
  * child's -errno); it lives only during the call. */
 typedef void (*ExplainDone)(Manager *m, uint32_t index, int error, const Explanation *e,
                             void *userdata);
-/* Look at what holds block index, in a child process; done is called once,
- * from the event loop (or from explain_stop_all). -ENXIO (no such block),
- * -EBUSY (EXPLAIN_JOBS_MAX running), -EOPNOTSUPP (no event loop or
- * kpageflags), -errno of pipe/fork; done is not called then. */
-int explain_start(Manager *m, uint32_t index, ExplainDone done, void *userdata);
+/* Look at what holds block index, in a child process, among the processes
+ * of user only ((uid_t)-1: everyone's); done is called once, from the event
+ * loop (or from explain_stop_all). -ENXIO (no such block), -EBUSY
+ * (EXPLAIN_JOBS_MAX running), -EOPNOTSUPP (no event loop or kpageflags),
+ * -errno of pipe/fork; done is not called then. */
+int explain_start(Manager *m, uint32_t index, uid_t only, ExplainDone done, void *userdata);
+/* Jobs not answered yet that look at the processes of user only. */
+size_t explain_jobs_of(const Manager *m, uid_t only);
 /* Kill every child; their done gets -ECANCELED. */
 void explain_stop_all(Manager *m);
 

@@ -790,9 +790,9 @@ static void explain_json(const Explained *x)
                 printf(", \"bytes\": %" PRIu64 "}", h->bytes);
         }
         printf("],\n \"holders_total\": {\"processes\": %" PRIu64 ", \"bytes\": %" PRIu64
-               ", \"hidden_processes\": %" PRIu64 ", \"hidden_bytes\": %" PRIu64 "}}\n",
-               props_u(p, "HoldersTotal"), props_u(p, "HoldersBytes"), props_u(p, "HoldersHidden"),
-               props_u(p, "HiddenBytes"));
+               ", \"own_processes_only\": %s}}\n",
+               props_u(p, "HoldersTotal"), props_u(p, "HoldersBytes"),
+               props_u(p, "OwnProcessesOnly") ? "true" : "false");
 }
 
 static const char *ago(uint64_t usec, char *buf, size_t size)
@@ -850,7 +850,11 @@ static void explain_text(const Explained *x)
         if (*err)
                 printf("    Note: %s\n", err);
 
-        if (x->n_ranges > 0) {
+        if (x->n_ranges == 0 && props_u(p, "RangesTotal") > 0)
+                printf("\nPages no migration moves: %" PRIu64 " range%s (only root is shown "
+                       "where: physical addresses)\n",
+                       props_u(p, "RangesTotal"), props_u(p, "RangesTotal") == 1 ? "" : "s");
+        else if (x->n_ranges > 0) {
                 printf("\nPages no migration moves (%" PRIu64 " range%s", props_u(p, "RangesTotal"),
                        props_u(p, "RangesTotal") == 1 ? "" : "s");
                 if (props_u(p, "RangesTotal") > x->n_ranges)
@@ -874,35 +878,36 @@ static void explain_text(const Explained *x)
 
         if (x->n_holders > 0) {
                 printf("\nProcesses that map its pages (%zu%s):\n", x->n_holders,
-                       props_u(p, "HoldersTotal") > x->n_holders + props_u(p, "HoldersHidden")
-                               ? ", the largest"
-                               : "");
+                       props_u(p, "HoldersTotal") > x->n_holders ? ", the largest" : "");
                 if (arg_out.legend)
                         printf("  %7s %6s %-16s %-36s %9s\n", "PID", "UID", "COMMAND", "UNIT",
                                "SIZE");
                 for (size_t i = 0; i < x->n_holders; i++) {
                         const Holder *h = &x->holders[i];
+                        char comm[64], unit[256];
 
+                        /* the names are other users' to choose: printable only */
+                        snprintf(comm, sizeof(comm), "%s", *h->comm ? h->comm : "?");
+                        snprintf(unit, sizeof(unit), "%s",
+                                 *h->unit ? h->unit : *h->cgroup ? h->cgroup : "-");
                         shown += h->bytes;
                         printf("  %7" PRIu32 " %6" PRId32 " %-16s %-36s %9s\n", h->pid,
-                               (int32_t)h->uid, *h->comm ? h->comm : "?",
-                               *h->unit ? h->unit : *h->cgroup ? h->cgroup : "-",
+                               (int32_t)h->uid, format_sanitize(comm), format_sanitize(unit),
                                format_bytes(h->bytes, a, sizeof(a)));
                 }
                 printf("  %s mapped by these processes (a page two of them map counts twice)\n",
                        format_bytes(shown, a, sizeof(a)));
-        } else if (props_u(p, "HoldersHidden") == 0)
+        } else if (!props_u(p, "OwnProcessesOnly"))
                 printf("\nNo process maps its pages (%" PRIu64 " looked at)%s\n",
                        props_u(p, "ProcessesScanned"),
                        props_u(p, "MovableBytes") ? ": its movable pages are page cache or kernel "
                                                    "buffers, which the offline migrates"
                                                  : "");
-        if (props_u(p, "HoldersHidden") > 0)
-                printf("\n%" PRIu64 " process%s of other users map%s %s of it; only root sees "
-                       "which.\n",
-                       props_u(p, "HoldersHidden"), props_u(p, "HoldersHidden") == 1 ? "" : "es",
-                       props_u(p, "HoldersHidden") == 1 ? "s" : "",
-                       format_bytes(props_u(p, "HiddenBytes"), a, sizeof(a)));
+        else
+                printf("\nNone of your processes maps its pages.\n");
+        if (props_u(p, "OwnProcessesOnly"))
+                printf("Only your own processes were looked at; root is shown every "
+                       "process's.\n");
         if (props_u(p, "ProcessesDenied") > 0)
                 printf("%" PRIu64 " processes could not be read.\n", props_u(p, "ProcessesDenied"));
 }

@@ -89,7 +89,6 @@ static int report_rows(const Manager *m, const Report *r, OutBlock **ret_blocks,
                 return -ENOMEM;
         for (size_t i = 0; i < m->table.n; i++) {
                 const MemBlock *x = &m->table.blocks[i];
-                uint32_t id = domain_of(dt, x->index);
                 bool counted = x->usage_valid && m->kpf_fd >= 0;
 
                 b[i] = (OutBlock){
@@ -97,7 +96,7 @@ static int report_rows(const Manager *m, const Report *r, OutBlock **ret_blocks,
                         .node = x->node,
                         .state = block_state_to_string(x->state) ?: "unknown",
                         .zones = r->zone_words[i],
-                        .domain = id != DOMAIN_NONE && id < dt->n ? dt->domains[id].name : "",
+                        .domain = domain_name_of(dt, x->index),
                         .action = intent(r, m, i),
                         .start_address = x->start_pfn * m->page_size,
                         .size_bytes = m->table.block_size_bytes,

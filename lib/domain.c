@@ -472,6 +472,13 @@ uint32_t domain_of(const DomainTable *dt, uint32_t index)
         return DOMAIN_NONE;
 }
 
+const char *domain_name_of(const DomainTable *dt, uint32_t index)
+{
+        uint32_t id = domain_of(dt, index);
+
+        return id != DOMAIN_NONE && id < dt->n ? dt->domains[id].name : "";
+}
+
 static const MemBlock *lookup(const MemBlock *blocks, size_t n, uint32_t index)
 {
         size_t lo = 0, hi = n;

@@ -133,6 +133,8 @@ void domain_table_free(DomainTable *dt);
 
 /* The domain of block index, DOMAIN_NONE when it is in none. */
 uint32_t domain_of(const DomainTable *dt, uint32_t index);
+/* Its name, "" when it is in none. */
+const char *domain_name_of(const DomainTable *dt, uint32_t index);
 
 /* What a domain's blocks hold now, from the block table. */
 typedef struct DomainStat {

@@ -11,6 +11,7 @@
 
 #include "explain.h"
 #include "fileio.h"
+#include "format.h"
 #include "util.h"
 
 void explanation_free(Explanation *e)
@@ -164,6 +165,9 @@ void explain_holder_describe(int procfs_fd, ExplainHolder *h)
         snprintf(path, sizeof(path), "%d/comm", (int)h->pid);
         if (attr_read_at(procfs_fd, path, buf, sizeof(buf)) >= 0)
                 snprintf(h->comm, sizeof(h->comm), "%.31s", buf); /* TASK_COMM_LEN is 16 */
+        /* a user names its processes (PR_SET_NAME) and cgroups: whatever
+         * bytes, cut anywhere, go out as text */
+        format_sanitize(h->comm);
         /* cgroup v2: the "0::PATH" line */
         snprintf(path, sizeof(path), "%d/cgroup", (int)h->pid);
         if (file_read_all_at(procfs_fd, path, 64 * 1024, &cg, &len) < 0)
@@ -176,6 +180,8 @@ void explain_holder_describe(int procfs_fd, ExplainHolder *h)
                         continue;
                 snprintf(h->cgroup, sizeof(h->cgroup), "%s", line + 3);
                 (void)cgroup_path_unit(line + 3, h->unit, sizeof(h->unit));
+                format_sanitize(h->cgroup);
+                format_sanitize(h->unit);
                 break;
         }
 }
@@ -193,7 +199,7 @@ static int read_words(int kpf_fd, uint64_t start_pfn, uint64_t n, uint64_t *buf)
 }
 
 int explain_block(int procfs_fd, int kpf_fd, uint64_t start_pfn, uint64_t pages, KpfZoneKind zone,
-                  bool skip_self, Explanation *ret)
+                  uid_t owner, Explanation *ret)
 {
         _cleanup_free_ uint64_t *words = NULL;
         Explanation e = { 0 };
@@ -212,8 +218,8 @@ int explain_block(int procfs_fd, int kpf_fd, uint64_t start_pfn, uint64_t pages,
         if (r < 0)
                 return r;
 
-        r = pagemap_locate_range(procfs_fd, kpf_fd, start_pfn, pages,
-                                 skip_self ? PAGEMAP_LOCATE_SKIP_SELF : 0, &l);
+        r = pagemap_locate_range_of(procfs_fd, kpf_fd, start_pfn, pages, PAGEMAP_LOCATE_SKIP_SELF,
+                                    owner, &l);
         if (r == -ENOMEM) {
                 explanation_free(&e);
                 return r;

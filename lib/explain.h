@@ -92,10 +92,10 @@ int cgroup_path_unit(const char *path, char *ret, size_t size);
 void explain_holder_describe(int procfs_fd, ExplainHolder *h);
 
 /* All of it for one block: its flag words from kpageflags (ranges and
- * usage), the processes that map its pages (skipping the caller's own
- * copy-on-write view when skip_self) and their description. A failed
+ * usage), the processes of user owner ((uid_t)-1: of everyone) that map
+ * its pages, the caller itself left out, and their description. A failed
  * pagemap walk (no CAP_SYS_ADMIN: -EPERM) is kept in locate_error and the
  * ranges are still returned. -errno when kpageflags cannot be read,
  * -ENOMEM. *ret is overwritten. */
 int explain_block(int procfs_fd, int kpf_fd, uint64_t start_pfn, uint64_t pages, KpfZoneKind zone,
-                  bool skip_self, Explanation *ret);
+                  uid_t owner, Explanation *ret);

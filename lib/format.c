@@ -25,6 +25,15 @@ const char *format_bytes(uint64_t bytes, char *buf, size_t size)
         return buf;
 }
 
+const char *format_size(uint64_t bytes, bool exact, char *buf, size_t size)
+{
+        if (exact) {
+                snprintf(buf, size, "%" PRIu64, bytes);
+                return buf;
+        }
+        return format_bytes(bytes, buf, size);
+}
+
 void format_json_string(FILE *f, const char *s)
 {
         fputc('"', f);
@@ -70,4 +79,47 @@ void format_wrap(FILE *f, const char *text, size_t indent, size_t first, size_t 
                 p += len;
         }
         fputc('\n', f);
+}
+
+char *format_sanitize(char *s)
+{
+        unsigned char *p = (unsigned char *)s;
+
+        while (*p) {
+                size_t n = 0;
+                uint32_t cp;
+
+                if (*p < 0x20 || *p == 0x7f) {
+                        *p++ = '?'; /* control characters: not for a terminal */
+                        continue;
+                }
+                if (*p < 0x80) {
+                        p++;
+                        continue;
+                }
+                if (*p >= 0xc2 && *p <= 0xdf)
+                        n = 1, cp = *p & 0x1f;
+                else if (*p >= 0xe0 && *p <= 0xef)
+                        n = 2, cp = *p & 0x0f;
+                else if (*p >= 0xf0 && *p <= 0xf4)
+                        n = 3, cp = *p & 0x07;
+                else {
+                        *p++ = '?';
+                        continue;
+                }
+                for (size_t i = 1; i <= n; i++) {
+                        if ((p[i] & 0xc0) != 0x80) {
+                                n = 0;
+                                break;
+                        }
+                        cp = (cp << 6) | (p[i] & 0x3f);
+                }
+                if (n == 0 || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
+                        *p++ = '?';
+                        continue;
+                }
+                p += n + 1;
+        }
+        return s;
 }

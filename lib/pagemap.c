@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/kernel-page-flags.h>
 
@@ -836,6 +837,13 @@ static bool parse_pid(const char *s, pid_t *ret)
 int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
                          unsigned flags, PageLocations *ret)
 {
+        return pagemap_locate_range_of(procfs_fd, kpageflags_fd, start_pfn, count, flags,
+                                       (uid_t)-1, ret);
+}
+
+int pagemap_locate_range_of(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
+                            unsigned flags, uid_t owner, PageLocations *ret)
+{
         _cleanup_(page_locations_free) PageLocations acc = {};
         _cleanup_(target_done) Target t = {};
         pid_t self = getpid();
@@ -877,6 +885,13 @@ int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, u
                         continue;
                 if ((flags & PAGEMAP_LOCATE_SKIP_SELF) && pid == self)
                         continue;
+                if (owner != (uid_t)-1) {
+                        struct stat st;
+
+                        /* the owner of /proc/PID is the process's user */
+                        if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || st.st_uid != owner)
+                                continue;
+                }
 
                 r = locate_pid(procfs_fd, pid, &t, &acc);
                 if (r >= 0)

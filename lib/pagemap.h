@@ -125,6 +125,11 @@ typedef enum PagemapLocateFlags {
 int pagemap_locate_range(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
                          unsigned flags, PageLocations *ret);
 
+/* The same, only in the processes of user owner (the owner of
+ * procfs_fd/PID); (uid_t)-1: every process. */
+int pagemap_locate_range_of(int procfs_fd, int kpageflags_fd, uint64_t start_pfn, uint64_t count,
+                            unsigned flags, uid_t owner, PageLocations *ret);
+
 /* The same for one process, appending to acc (items in walk order; counters
  * processes_scanned and pagemap_bytes updated). kpageflags_fd as above; its
  * flag words for the range are read on each call. Returns the number of

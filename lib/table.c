@@ -153,12 +153,3 @@ int table_print(const Table *t, FILE *f, bool header)
         }
         return ferror(f) ? -EIO : 0;
 }
-
-const char *format_size(uint64_t bytes, bool exact, char *buf, size_t size)
-{
-        if (exact) {
-                snprintf(buf, size, "%" PRIu64, bytes);
-                return buf;
-        }
-        return format_bytes(bytes, buf, size);
-}

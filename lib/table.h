@@ -46,6 +46,3 @@ int table_set(Table *t, size_t column, const char *fmt, ...) __attribute__((form
 /* Print the shown columns; header: the column names first. Columns are
  * separated by one space, the last one not padded. */
 int table_print(const Table *t, FILE *f, bool header);
-
-/* Bytes as a cell: exact ("134217728") or as lsmem's human sizes ("128M"). */
-const char *format_size(uint64_t bytes, bool exact, char *buf, size_t size);

@@ -207,7 +207,7 @@ static void test_block(void)
         kfd = open(path, O_RDONLY | O_CLOEXEC);
         CHECK(fd >= 0 && kfd >= 0);
 
-        CHECK_EQ_INT(explain_block(fd, kfd, 0x3000, 0x40, KPF_ZONE_MOVABLE, false, &e), 0);
+        CHECK_EQ_INT(explain_block(fd, kfd, 0x3000, 0x40, KPF_ZONE_MOVABLE, (uid_t)-1, &e), 0);
         CHECK_EQ_INT(e.locate_error, 0);
         CHECK_EQ_INT(e.usage.movable, 6);
         CHECK_EQ_INT(e.usage.unmovable, 8);
@@ -229,12 +229,36 @@ static void test_block(void)
         CHECK_EQ_INT(e.processes_scanned, 2);
         explanation_free(&e);
 
+        /* only one user's processes: 42 is uid 1000's, 7 root's */
+        CHECK_EQ_INT(explain_block(fd, kfd, 0x3000, 0x40, KPF_ZONE_MOVABLE, 1000, &e), 0);
+        CHECK_EQ_INT(e.holders_total, 1);
+        CHECK_EQ_INT(e.holders[0].pid, 42);
+        CHECK_EQ_INT(e.processes_scanned, 1);
+        CHECK_EQ_INT(e.ranges_total, 1); /* the pages are the block's, whoever asks */
+        explanation_free(&e);
+        CHECK_EQ_INT(explain_block(fd, kfd, 0x3000, 0x40, KPF_ZONE_MOVABLE, 4242, &e), 0);
+        CHECK_EQ_INT(e.holders_total, 0);
+        explanation_free(&e);
+
         /* past the end of kpageflags: no page, nothing held */
-        CHECK_EQ_INT(explain_block(fd, kfd, 0x3040, 0x40, KPF_ZONE_MOVABLE, false, &e), 0);
+        CHECK_EQ_INT(explain_block(fd, kfd, 0x3040, 0x40, KPF_ZONE_MOVABLE, (uid_t)-1, &e), 0);
         CHECK_EQ_INT(e.usage.nopage, 0x40);
         CHECK_EQ_INT(e.ranges_total, 0);
         CHECK_EQ_INT(e.holders_total, 0);
         explanation_free(&e);
+
+        /* names are the process's to choose: no control character, no
+         * invalid UTF-8 goes out */
+        {
+                ExplainHolder h = { .pid = 77, .uid = (uid_t)-1 };
+
+                fake_write(root, "77/comm", "\xff\x1b[2Jx\xc3\n");
+                fake_write(root, "77/cgroup", "0::/system.slice/b\xe2\x82" "ad.service\n");
+                explain_holder_describe(fd, &h);
+                CHECK_EQ_STR(h.comm, "??[2Jx?");
+                CHECK_EQ_STR(h.unit, "b??ad.service");
+                CHECK_EQ_STR(h.cgroup, "/system.slice/b??ad.service");
+        }
 
         /* a process gone between the walk and its description keeps empty
          * fields */

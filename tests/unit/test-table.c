@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "table.h"
 #include "testutil.h"
 #include "util.h"
