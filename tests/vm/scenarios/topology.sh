@@ -33,7 +33,7 @@ free_after=$(meminfo MemFree)
 printf '%s\n' "$json" >"$VMTEST_OUT/report.json"
 report once_json_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
 
-assert_eq "$(jq -r .page_size <<<"$json")" "$(getconf PAGESIZE)" "page size"
+assert_eq "$(jq -r .page_size_bytes <<<"$json")" "$(getconf PAGESIZE)" "page size"
 assert_eq "$(jq -r .block_size_bytes <<<"$json")" "$((16#$(<"$sysmem/block_size_bytes")))" "block size"
 
 sysfs_blocks >"$VMTEST_OUT/blocks.sysfs"
@@ -43,7 +43,7 @@ if ! diff -u "$VMTEST_OUT/blocks.sysfs" "$VMTEST_OUT/blocks.json"; then
 fi
 log "ok: JSON blocks = sysfs blocks ($(wc -l <"$VMTEST_OUT/blocks.sysfs") blocks)"
 
-page_size=$(jq -r .page_size <<<"$json")
+page_size=$(jq -r .page_size_bytes <<<"$json")
 free_kb=$(jq -r --argjson ps "$page_size" '[.blocks[].free_pages // 0] | add * $ps / 1024 | floor' <<<"$json")
 memfree_kb=$(((free_before + free_after) / 2))
 report json_free_kb "$free_kb"

@@ -14,7 +14,7 @@ node1_movable_pages() {
 }
 
 json=$(mempowerd_json) || fail "mempowerd --once --json failed"
-page_size=$(jq -r .page_size <<<"$json")
+page_size=$(jq -r .page_size_bytes <<<"$json")
 base=$(node1_movable_pages <<<"$json")
 report node1_movable_before_mib "$((base * page_size / 1048576))"
 
