@@ -125,10 +125,8 @@ static void counts_text(const Counts *c, char *buf, size_t size)
 
 /* ---- cells ---- */
 
-typedef struct Cell {
-        size_t n, online, uncounted, owned, other, going, modelled;
-        double used; /* sum over the counted online blocks */
-} Cell;
+/* A cell of the grid counts its blocks as a node or domain does. */
+typedef Counts Cell;
 
 static char fill_glyph(double used)
 {
@@ -145,12 +143,12 @@ static char fill_glyph(double used)
 
 static char cell_glyph(const Cell *c)
 {
-        if (c->n == 0)
+        if (c->blocks == 0)
                 return ' ';
         if (c->going > 0)
                 return '>';
         if (c->online > 0) {
-                if (c->uncounted > 0)
+                if (c->counted < c->online)
                         return '?';
                 return fill_glyph(c->used / (double)c->online);
         }
@@ -203,43 +201,11 @@ static int digits(uint64_t v)
         return d;
 }
 
-/* text in lines of at most width columns, broken at spaces (a word longer
- * than that stands alone); lines after the first indented by indent, the
- * first starting at column first. Ends with a newline. */
-static void wrap(FILE *f, const char *text, size_t indent, size_t first, size_t width)
-{
-        size_t col = first;
-        bool words = false; /* a word is on the current line */
-
-        for (const char *p = text;;) {
-                size_t len;
-
-                p += strspn(p, " ");
-                len = strcspn(p, " ");
-                if (len == 0)
-                        break;
-                if (words && col + 1 + len > width) {
-                        fprintf(f, "\n%*s", (int)indent, "");
-                        col = indent;
-                        words = false;
-                }
-                if (words) {
-                        fputc(' ', f);
-                        col++;
-                }
-                fwrite(p, 1, len, f);
-                col += len;
-                words = true;
-                p += len;
-        }
-        fputc('\n', f);
-}
-
 /* A heading: words wrapped at the width, continued 2 columns further in. */
 static void put_heading(FILE *f, size_t indent, const char *s, size_t width)
 {
         fprintf(f, "%*s", (int)indent, "");
-        wrap(f, s, indent + 2, indent, width);
+        format_wrap(f, s, indent + 2, indent, width);
 }
 
 /* The rows of one group: blocks (pointers, ascending index) in rows of
@@ -261,31 +227,10 @@ static int draw_rows(FILE *f, const Layout *l, const BlockMapBlock *const *v, si
                         const BlockMapBlock *b = v[i];
                         Cell *c = &cells[(b->index - start) / l->per_cell];
 
-                        c->n++;
-                        switch (b->state) {
-                        case BLOCKMAP_ONLINE:
-                                c->online++;
-                                if (b->used < 0)
-                                        c->uncounted++;
-                                else
-                                        c->used += b->used > 1 ? 1 : b->used;
-                                break;
-                        case BLOCKMAP_OFFLINE:
-                                if (b->owned)
-                                        c->owned++;
-                                else
-                                        c->other++;
-                                break;
-                        case BLOCKMAP_GOING_OFFLINE:
-                                c->going++;
-                                break;
-                        default:
-                                c->modelled++;
-                                break;
-                        }
+                        counts_add(c, b);
                 }
                 for (size_t k = 0; k < l->row_cells; k++)
-                        if (cells[k].n > 0)
+                        if (cells[k].blocks > 0)
                                 last = k;
                 fprintf(f, "%*s%*" PRIu64 " ", (int)BLOCKMAP_INDENT, "", l->label_width, start);
                 for (size_t k = 0; k <= last; k++) {
@@ -554,7 +499,7 @@ static int render(FILE *f, const BlockMapBlock *const *v, size_t n, const BlockM
                                  "%s it shows how much of its online blocks is used; o, x or d "
                                  "when none is online; > when one is going offline.",
                                  line);
-                        wrap(f, text, 0, 0, l.width);
+                        format_wrap(f, text, 0, 0, l.width);
                 }
         }
         return 0;

@@ -61,7 +61,7 @@ static const VerdictText verdict_texts[_PLAN_VERDICT_MAX] = {
                 "memory was short a moment ago: nothing goes offline for BackoffInitialSec=",
                 NULL },
         [VERDICT_NO_COUNTERS] = {
-                "/proc/meminfo could not be read: mempowerd offlines nothing without it", NULL },
+                "meminfo could not be read: mempowerd offlines nothing without it", NULL },
         [VERDICT_NODE_BUSY] = { "its node ran short or its free memory is falling", NULL },
         [VERDICT_NODE_FLOOR] = {
                 "its node would fall below NodeMinFreeMiB=",
