@@ -427,10 +427,24 @@ static size_t unit_word(const char *s)
 #define USEC_PER_MONTH  (2629800 * USEC_PER_SEC)  /* 30.44 days, as systemd */
 #define USEC_PER_YEAR   (31557600 * USEC_PER_SEC) /* 365.25 days */
 
+/* The factor of the unit word p[0..len) in a {name, factor} table, 0 when
+ * it is none of them. */
+#define UNIT_FACTOR(table, p, len)                                                                 \
+        ({                                                                                         \
+                uint64_t _f = 0;                                                                   \
+                for (size_t _i = 0; _i < ELEMENTSOF(table); _i++)                                  \
+                        if (strlen(table[_i].name) == (len) &&                                     \
+                            strncmp(table[_i].name, (p), (len)) == 0) {                            \
+                                _f = table[_i].factor;                                             \
+                                break;                                                             \
+                        }                                                                          \
+                _f;                                                                                \
+        })
+
 /* systemd.time(7)'s units, case-sensitive ("M" is a month, "m" a minute). */
 static const struct {
         const char *name;
-        uint64_t usec;
+        uint64_t factor; /* microseconds */
 } time_units[] = {
     {"us", 1},
     {"usec", 1},
@@ -492,12 +506,7 @@ static int parse_timespan(const char *s, uint64_t *ret, bool *ret_unit, const ch
                                 return -EINVAL; /* "1 2", "1s 2", "2 # x" */
                         mult = USEC_PER_SEC;    /* a bare number alone: seconds */
                 } else {
-                        for (size_t i = 0; i < ELEMENTSOF(time_units); i++)
-                                if (strlen(time_units[i].name) == len &&
-                                    strncmp(time_units[i].name, p, len) == 0) {
-                                        mult = time_units[i].usec;
-                                        break;
-                                }
+                        mult = UNIT_FACTOR(time_units, p, len);
                         if (mult == 0) {
                                 *ret_bad = p;
                                 return -ENOENT;
@@ -523,7 +532,7 @@ static int parse_timespan(const char *s, uint64_t *ret, bool *ret_unit, const ch
 /* systemd's parse_size() with base 1024: K, M, G, T, P, E, or B for bytes. */
 static const struct {
         const char *name;
-        uint64_t bytes;
+        uint64_t factor; /* bytes */
 } size_units[] = {
     {"B", 1},
     {"K", UINT64_C(1) << 10},
@@ -554,11 +563,7 @@ static int parse_size_mib(const char *s, uint64_t *ret, bool *ret_unit, const ch
         len = unit_word(p);
         if (len > 0) {
                 mult = 0;
-                for (size_t i = 0; i < ELEMENTSOF(size_units); i++)
-                        if (len == 1 && *p == size_units[i].name[0]) {
-                                mult = size_units[i].bytes;
-                                break;
-                        }
+                mult = UNIT_FACTOR(size_units, p, len);
                 if (mult == 0) {
                         *ret_bad = p;
                         return -ENOENT;
